@@ -1,0 +1,37 @@
+"""markovphase: conditional mutual information, Markov length and phases of
+data distributions along diffusion paths (Hu, Liu, Zhang & Gao, 2025)."""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+from .cmi import CMIEstimator, CMIResult
+from .datasets import Dataset, load_dataset
+from .diffusion import ForwardDiffusion, get_path
+from .lattice import Lattice, Regions
+
+try:
+    __version__ = _metadata.version("markovphase")
+except _metadata.PackageNotFoundError:  # pragma: no cover
+    __version__ = "0.0.0"
+
+_LAZY = {
+    "GaussianCMI": "markovphase.cmi.gaussian",
+    "CopulaCMI": "markovphase.cmi.copula",
+    "KNNCMI": "markovphase.cmi.knn",
+    "MarkovProbe": "markovphase.probes.markov",
+    "PhaseScan": "markovphase.scan",
+}
+
+__all__ = [
+    "CMIEstimator", "CMIResult", "Dataset", "ForwardDiffusion", "Lattice", "Regions",
+    "get_path", "load_dataset", *_LAZY,
+]
+
+
+def __getattr__(name):  # lazy imports keep `import markovphase` light (no torch)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'markovphase' has no attribute {name!r}")

@@ -1,0 +1,23 @@
+"""Estimators of the conditional mutual information I(A;C|B), in nats.
+
+Built-ins are registered through ``markovphase_register_cmi_estimators``,
+the same hook third-party plugins use.
+"""
+
+from __future__ import annotations
+
+from ..hookspecs import hookimpl
+from .base import CMIEstimator, CMIResult, check_triple
+
+__all__ = ["CMIEstimator", "CMIResult", "check_triple"]
+
+
+@hookimpl
+def markovphase_register_cmi_estimators(register):
+    from .copula import CopulaCMI
+    from .gaussian import GaussianCMI
+    from .knn import KNNCMI
+
+    register("gaussian", GaussianCMI)
+    register("copula", CopulaCMI)
+    register("knn", KNNCMI)

@@ -1,0 +1,126 @@
+"""Base class and result type of conditional-mutual-information estimators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..lattice import Regions
+
+
+class CMIResult(NamedTuple):
+    """One estimate of I(A;C|B) in nats.
+
+    Attributes
+    ----------
+    value : float
+        The estimate (may be slightly negative for bias-corrected estimators;
+        it is never clipped).
+    stderr : float
+        Its standard error (``nan`` where the estimator cannot give one).
+    pointwise : ndarray of shape (n_samples,) or None
+        Per-sample terms whose mean is ``value`` (up to a constant bias
+        correction), where the estimator has them.
+    n_samples : int
+        Samples used.
+    """
+
+    value: float
+    stderr: float
+    pointwise: np.ndarray | None = None
+    n_samples: int = 0
+
+
+def as_2d(arr, name: str) -> np.ndarray:
+    """``arr`` as a finite float64 2-D array (a 1-D array becomes one column)."""
+    a = np.asarray(arr, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 1-D or 2-D (rows are samples), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        bad = int(np.count_nonzero(~np.isfinite(a)))
+        raise ValueError(f"{name} contains {bad} NaN or inf value(s); expected finite numbers")
+    return a
+
+
+def check_triple(A, C, B=None, *, min_samples: int = 2, allow_constant: bool = False):
+    """Validate the regions of I(A;C|B): 2-D, finite, equal rows, A and C non-empty.
+
+    Returns ``(A, C, B)`` as float64 arrays; an absent ``B`` becomes an
+    ``(n, 0)`` array.
+    """
+    A, C = as_2d(A, "A"), as_2d(C, "C")
+    B = np.empty((A.shape[0], 0)) if B is None else as_2d(B, "B")
+    for name, arr in (("A", A), ("C", C)):
+        if arr.shape[1] == 0:
+            raise ValueError(f"{name} is empty (0 columns): I(A;C|B) needs at least one {name} variable")
+    n = {A.shape[0], B.shape[0], C.shape[0]}
+    if len(n) != 1:
+        raise ValueError(
+            f"A, C and B must have the same number of samples (rows), got "
+            f"A: {A.shape[0]}, C: {C.shape[0]}, B: {B.shape[0]}"
+        )
+    if A.shape[0] < min_samples:
+        raise ValueError(f"got {A.shape[0]} samples; this estimator needs at least {min_samples}")
+    if not allow_constant:
+        for name, arr in (("A", A), ("C", C), ("B", B)):
+            const = np.flatnonzero(np.ptp(arr, axis=0) == 0) if arr.shape[1] else []
+            if len(const):
+                raise ValueError(
+                    f"{name} has constant column(s) {list(const[:10])}: a constant variable "
+                    "carries no information and makes the estimate undefined; drop it"
+                )
+    return A, C, B
+
+
+class CMIEstimator(BaseEstimator):
+    """Base of CMI estimators: scikit-learn parameters, ``estimate(A, C, B)`` in nats.
+
+    Subclasses store parameters in ``__init__`` (scikit-learn rules) and
+    implement :meth:`_evaluate`; they may override :meth:`evaluate_regions` to
+    share work across many region triples of the same data.
+    """
+
+    #: whether :meth:`evaluate` returns per-sample terms
+    has_pointwise: bool = False
+    #: smallest number of samples the estimator accepts
+    min_samples: int = 2
+
+    def _evaluate(self, A: np.ndarray, C: np.ndarray, B: np.ndarray) -> CMIResult:
+        raise NotImplementedError
+
+    def _check(self, A, C, B):
+        return check_triple(A, C, B, min_samples=self.min_samples)
+
+    def evaluate(self, A, C, B=None) -> CMIResult:
+        """I(A;C|B) with its standard error (and per-sample terms where available).
+
+        Parameters
+        ----------
+        A, C : array-like of shape (n_samples, d_A) / (n_samples, d_C)
+            The two sides; a 1-D array is one variable.
+        B : array-like of shape (n_samples, d_B) or None
+            The conditioning set; ``None`` or zero columns gives I(A;C).
+        """
+        return self._evaluate(*self._check(A, C, B))
+
+    def estimate(self, A, C, B=None) -> float:
+        """I(A;C|B) in nats; see :meth:`evaluate` for the standard error."""
+        return float(self.evaluate(A, C, B).value)
+
+    def mutual_information(self, A, C) -> float:
+        """I(A;C) in nats."""
+        return self.estimate(A, C, None)
+
+    def evaluate_regions(self, X: np.ndarray, regions: Sequence[Regions]) -> list[CMIResult]:
+        """I(A;C|B) for many feature-index triples of the same samples ``X``.
+
+        ``regions[i]`` is ``(A, B, C)`` (column indices, :class:`Regions`).
+        The default evaluates each triple; estimators override it to batch.
+        """
+        X = as_2d(X, "X")
+        return [self.evaluate(X[:, r.A], X[:, r.C], X[:, r.B]) for r in regions]

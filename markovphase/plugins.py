@@ -1,0 +1,251 @@
+"""The plugin layer: one pluggy manager, one registry of named components.
+
+Built-in components are registered through the same hooks as third-party
+plugins. Third-party plugins are found through the ``markovphase`` entry-point
+group, loaded lazily on first use, once. A plugin that fails to import or to
+register is skipped with a warning and listed in :func:`load_errors`; the rest
+keeps working. Set ``MARKOVPHASE_NO_ENTRYPOINTS=1`` to load built-ins only
+(reproducible runs).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+
+ENTRY_POINT_GROUP = "markovphase"
+DISABLE_ENV = "MARKOVPHASE_NO_ENTRYPOINTS"
+
+BUILTIN_PLUGINS = (
+    "markovphase.cmi",
+    "markovphase.probes",
+    "markovphase.datasets",
+)
+
+#: component kind -> name of the hook that registers it
+KINDS = {
+    "cmi": "markovphase_register_cmi_estimators",
+    "probe": "markovphase_register_probes",
+    "dataset": "markovphase_register_datasets",
+}
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or register and was skipped."""
+
+
+class UnknownComponentError(KeyError, ValueError):
+    """No component of that kind has that name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class DuplicateComponentError(ValueError):
+    """Two plugins registered the same name for the same kind."""
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    obj: Any
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+
+@dataclass
+class _State:
+    loaded: bool = False
+    components: dict[str, dict[str, Component]] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    dists: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+pm = pluggy.PluginManager("markovphase")
+pm.add_hookspecs(hookspecs)
+_state = _State()
+_lock = threading.RLock()
+
+
+def _record_error(plugin: str, stage: str, exc: BaseException) -> None:
+    dist, version = _state.dists.get(plugin, (None, None))
+    message = f"{type(exc).__name__}: {exc}"
+    _state.errors.append(
+        {"plugin": plugin, "distribution": dist or "", "version": version or "",
+         "stage": stage, "error": message}
+    )
+    warnings.warn(
+        f"markovphase plugin {plugin!r} skipped ({stage} failed): {message}",
+        PluginWarning,
+        stacklevel=3,
+    )
+
+
+def _load_entrypoints() -> None:
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        _state.dists[ep.name] = (
+            dist.metadata["Name"] if dist else None,
+            dist.version if dist else None,
+        )
+        if pm.has_plugin(ep.name):
+            continue
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:  # a broken plugin never bricks the tool
+            _record_error(ep.name, "import", exc)
+
+
+def _register_hook(kind: str, only: str | None = None) -> None:
+    hook = getattr(pm.hook, KINDS[kind])
+    table = _state.components.setdefault(kind, {})
+    for impl in reversed(hook.get_hookimpls()):  # registration order
+        plugin = impl.plugin_name
+        if only is not None and plugin != only:
+            continue
+        dist, version = _state.dists.get(plugin, (None, None))
+        staged: dict[str, Component] = {}
+
+        def register(name: str, obj: Any, _plugin=plugin, _staged=staged, _d=dist, _v=version):
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"register(name, obj): name must be a non-empty str, got {name!r}")
+            previous = table.get(name) or _staged.get(name)
+            if previous is not None:
+                raise DuplicateComponentError(
+                    f"{kind} {name!r} is registered by both plugin {previous.plugin!r} "
+                    f"and plugin {_plugin!r}"
+                )
+            _staged[name] = Component(kind, name, obj, _plugin, _d, _v)
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:
+            _record_error(plugin, f"register {kind}", exc)
+            continue
+        table.update(staged)  # all of a plugin's components, or none
+
+
+def load_plugins() -> None:
+    """Load built-in and entry-point plugins and fill the registry (idempotent)."""
+    with _lock:
+        if _state.loaded:
+            return
+        _state.loaded = True
+        for module in BUILTIN_PLUGINS:
+            if not pm.has_plugin(module):
+                pm.register(importlib.import_module(module), name=module)
+                _state.dists[module] = ("markovphase", _own_version())
+        if os.environ.get(DISABLE_ENV, "0").strip().lower() in ("", "0", "false", "no"):
+            _load_entrypoints()
+        for kind in KINDS:
+            _register_hook(kind)
+
+
+def reset() -> None:
+    """Forget loaded plugins and components (for tests); the next use reloads."""
+    with _lock:
+        for name, _ in list(pm.list_name_plugin()):
+            pm.unregister(name=name)
+        _state.__init__()
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> str:
+    """Register a plugin object at run time (a module or object with hookimpls).
+
+    Its components go through the same checks as entry-point plugins. Returns
+    the plugin's name (use it with :func:`unregister_plugin`).
+    """
+    with _lock:
+        load_plugins()
+        pm.register(plugin, name=name)
+        name = pm.get_name(plugin)
+        for kind in KINDS:
+            _register_hook(kind, only=name)
+        return name
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a run-time plugin and its components."""
+    with _lock:
+        pm.unregister(name=name)
+        for table in _state.components.values():
+            for cname in [c for c, comp in table.items() if comp.plugin == name]:
+                del table[cname]
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version("markovphase")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def components(kind: str | None = None) -> list[Component]:
+    """All registered components, optionally of one ``kind`` ("cmi", "probe", "dataset")."""
+    load_plugins()
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not a component kind; expected one of {sorted(KINDS)}")
+    kinds = [kind] if kind else list(KINDS)
+    return [c for k in kinds for c in _state.components.get(k, {}).values()]
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names of the registered components of ``kind``."""
+    return sorted(c.name for c in components(kind))
+
+
+def get(kind: str, name: str) -> Any:
+    """The object registered as ``name`` for ``kind``.
+
+    Raises
+    ------
+    UnknownComponentError
+        Listing the known names and the closest matches.
+    """
+    load_plugins()
+    table = _state.components.get(kind, {})
+    if name in table:
+        return table[name].obj
+    known = sorted(table)
+    close = difflib.get_close_matches(str(name), known, n=3)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise UnknownComponentError(
+        f"unknown {kind} {name!r}.{hint} Known {kind} names: {', '.join(known) or '(none)'}"
+    )
+
+
+def component(kind: str, name: str) -> Component:
+    """The :class:`Component` record (with its plugin and distribution) for ``name``."""
+    get(kind, name)
+    return _state.components[kind][name]
+
+
+def load_errors() -> list[dict[str, str]]:
+    """Plugins that failed to import or register: plugin, distribution, stage, error."""
+    load_plugins()
+    return list(_state.errors)
+
+
+def resolve(kind: str, spec: Any, **params: Any) -> Any:
+    """Turn an estimator parameter into an instance.
+
+    ``spec`` may be a registered name, a class (instantiated with ``params``)
+    or an instance (returned as is, un-cloned).
+    """
+    if isinstance(spec, str):
+        spec = get(kind, spec)
+    if isinstance(spec, type):
+        return spec(**params)
+    return spec
