@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..lattice import Regions
+from ..lattice import Lattice, Regions
 
 
 class CMIResult(NamedTuple):
@@ -116,11 +116,15 @@ class CMIEstimator(BaseEstimator):
         """I(A;C) in nats."""
         return self.estimate(A, C, None)
 
-    def evaluate_regions(self, X: np.ndarray, regions: Sequence[Regions]) -> list[CMIResult]:
+    def evaluate_regions(
+        self, X: np.ndarray, regions: Sequence[Regions], lattice: Lattice | None = None
+    ) -> list[CMIResult]:
         """I(A;C|B) for many feature-index triples of the same samples ``X``.
 
-        ``regions[i]`` is ``(A, B, C)`` (column indices, :class:`Regions`).
-        The default evaluates each triple; estimators override it to batch.
+        ``regions[i]`` is ``(A, B, C)`` (column indices, :class:`Regions`);
+        ``lattice`` (when the caller knows it) lets estimators use the
+        geometry. The default evaluates each triple; estimators override it
+        to batch.
         """
         X = as_2d(X, "X")
         return [self.evaluate(X[:, r.A], X[:, r.C], X[:, r.B]) for r in regions]
