@@ -1,0 +1,89 @@
+"""A directory of finished scan cells, written as they complete, keyed by inputs.
+
+Each cell is one JSON file written atomically (temporary file + ``os.replace``),
+so an interrupted scan keeps every finished cell and a restart recomputes only
+the rest. The key hashes the data and every parameter that changes a result;
+a changed parameter selects a fresh directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _canonical(obj: Any) -> Any:
+    """JSON-able canonical form of parameters (estimators by class and params)."""
+    if hasattr(obj, "get_params") and not isinstance(obj, type):
+        return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+                "params": _canonical(obj.get_params(deep=False))}
+    if isinstance(obj, type):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple, range)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _canonical(obj.tolist())
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return repr(obj)
+
+
+def cache_key(X: np.ndarray, params: dict[str, Any]) -> str:
+    """SHA-256 (first 20 hex digits) of the data bytes, shape and canonical params."""
+    h = hashlib.sha256()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    h.update(repr(X.shape).encode())
+    h.update(memoryview(X).cast("B"))
+    h.update(json.dumps(_canonical(params), sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+class CellCache:
+    """Finished cells of one scan under ``root/<key>/``; ``root=None`` keeps nothing."""
+
+    def __init__(self, root: str | os.PathLike | None, key: str, params: dict[str, Any]):
+        self.dir = None if root is None else Path(root) / key
+        if self.dir is not None:
+            (self.dir / "cells").mkdir(parents=True, exist_ok=True)
+            manifest = self.dir / "params.json"
+            if not manifest.exists():
+                self._atomic_write(manifest, {"key": key, "params": _canonical(params)})
+
+    @staticmethod
+    def cell_name(t: float) -> str:
+        return f"t={float(t):.10f}.json"
+
+    def _atomic_write(self, path: Path, payload: Any) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(_canonical(payload), fh, allow_nan=True)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, t: float) -> dict | None:
+        if self.dir is None:
+            return None
+        path = self.dir / "cells" / self.cell_name(t)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            return None  # a damaged cell is recomputed
+
+    def save(self, t: float, payload: dict) -> None:
+        if self.dir is not None:
+            self._atomic_write(self.dir / "cells" / self.cell_name(t), payload)

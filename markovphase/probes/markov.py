@@ -1,0 +1,362 @@
+"""The Markov probe: I(A;C|B(r)) against r at one diffusion time, and the Markov length."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .. import plugins
+from ..cmi.base import CMIEstimator, CMIResult
+from ..diffusion import check_time, fixed_noise, get_path
+from ..lattice import Lattice, Regions
+
+__all__ = ["MarkovProbe", "fit_markov_length", "resolve_cmi", "lattice_from_params"]
+
+
+def resolve_cmi(cmi, random_state=None) -> CMIEstimator:
+    """A fresh estimator from a registered name, a class or an instance (cloned).
+
+    An estimator with a ``random_state`` parameter left at ``None`` gets
+    ``random_state`` so that the probe's seed makes the whole fit repeatable.
+    """
+    est = plugins.resolve("cmi", cmi)
+    est = clone(est) if isinstance(est, BaseEstimator) else est
+    if not isinstance(est, CMIEstimator) and not hasattr(est, "evaluate_regions"):
+        raise TypeError(f"cmi={cmi!r} is not a CMI estimator (needs evaluate/evaluate_regions)")
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=random_state)
+    return est
+
+
+def lattice_from_params(lattice_shape, n_channels, periodic, n_features: int) -> Lattice:
+    """The probe's lattice; ``lattice_shape=None`` means a 1-D chain of all sites."""
+    if lattice_shape is None:
+        if n_features % n_channels:
+            raise ValueError(
+                f"X has {n_features} features, not a multiple of n_channels={n_channels}"
+            )
+        lattice_shape = (n_features // n_channels,)
+    return Lattice(lattice_shape, n_channels, periodic)
+
+
+def _as_sites(sites, lattice: Lattice) -> list:
+    """``None`` -> [centre]; one site (int or tuple) -> [site]; a list of sites -> list."""
+    if sites is None:
+        return [lattice.center]
+    arr = np.asarray(sites, dtype=object)
+    if arr.ndim == 0 or (arr.ndim == 1 and lattice.ndim > 1 and len(arr) == lattice.ndim
+                         and all(isinstance(s, numbers.Integral) for s in arr)):
+        return [sites]
+    if lattice.ndim == 1 and arr.ndim == 1:
+        return [int(s) for s in arr]
+    return [tuple(s) for s in sites]
+
+
+def _check_radii(radii) -> np.ndarray:
+    if isinstance(radii, numbers.Integral):
+        radii = [radii]
+    r = np.asarray(list(radii))
+    if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer) or np.any(r < 0):
+        raise ValueError(f"radii={radii!r} must be a non-empty sequence of integers >= 0")
+    if np.any(np.diff(r) <= 0):
+        raise ValueError(f"radii={radii!r} must be strictly increasing")
+    return r.astype(int)
+
+
+def fit_markov_length(radii, values, stderrs, floor: float = 2.0) -> dict:
+    """Fit ``I(r) ~ gamma * exp(-r / xi)`` by weighted least squares on log I.
+
+    Only radii whose estimate is *resolved* — ``value > floor * stderr`` and
+    ``value > 0`` — enter the fit; the rest are at or below the noise floor
+    and are consistent with 0. Weights are ``(value / stderr)^2``, the inverse
+    delta-method variance of ``log value``. The 95 % interval maps the slope's
+    interval through ``xi = -1 / slope`` (``inf`` where the slope may be >= 0).
+
+    Returns a dict with ``xi``, ``xi_low``, ``xi_high``, ``gamma``, ``n_used``
+    and ``status``: ``"fit"`` (two or more resolved radii), ``"upper-bound"``
+    (only the smallest radius resolved: xi is bounded by the decay from that
+    value to the noise floor of the next radius), ``"below-noise-floor"`` (no
+    radius resolved: xi = 0 within resolution), ``"not-decaying"`` (slope >= 0:
+    xi = inf).
+    """
+    r = np.asarray(radii, float)
+    v = np.asarray(values, float)
+    se = np.asarray(stderrs, float)
+    se = np.where(np.isfinite(se) & (se > 0), se, np.nan)
+    ok = np.isfinite(v) & (v > 0) & ~(v <= floor * np.nan_to_num(se, nan=0.0))
+    out = {"xi": np.nan, "xi_low": np.nan, "xi_high": np.nan, "gamma": np.nan,
+           "n_used": int(ok.sum()), "status": ""}
+    if ok.sum() == 0:
+        out.update(xi=0.0, xi_low=0.0, xi_high=0.0, status="below-noise-floor")
+        return out
+    if ok.sum() == 1:
+        i = int(np.flatnonzero(ok)[0])
+        nxt = i + 1
+        if nxt < len(r) and np.isfinite(se[nxt]) and floor * se[nxt] < v[i]:
+            xi = (r[nxt] - r[i]) / np.log(v[i] / (floor * se[nxt]))
+            out.update(xi=xi, xi_low=0.0, xi_high=xi, gamma=v[i] * np.exp(r[i] / xi),
+                       status="upper-bound")
+        else:
+            out.update(status="upper-bound" if nxt < len(r) else "single-radius")
+        return out
+    y = np.log(v[ok])
+    w = np.where(np.isfinite(se[ok]), (v[ok] / se[ok]) ** 2, 1.0)
+    X = np.column_stack([np.ones(ok.sum()), r[ok]])
+    cov = np.linalg.pinv(X.T @ (w[:, None] * X))
+    beta = cov @ (X.T @ (w * y))
+    dof = ok.sum() - 2
+    scale = 1.0
+    if dof > 0:  # inflate by the residual scatter when it exceeds the stated errors
+        scale = max(1.0, float(np.sum(w * (y - X @ beta) ** 2) / dof))
+    s = float(np.sqrt(cov[1, 1] * scale))
+    slope = float(beta[1])
+    lo, hi = slope - 1.96 * s, slope + 1.96 * s
+    out["gamma"] = float(np.exp(beta[0]))
+    if slope >= 0:
+        out.update(xi=np.inf, xi_low=(-1 / lo) if lo < 0 else np.inf, xi_high=np.inf,
+                   status="not-decaying")
+        return out
+    out.update(xi=-1 / slope, xi_low=-1 / lo, xi_high=(-1 / hi) if hi < 0 else np.inf, status="fit")
+    return out
+
+
+class MarkovProbe(TransformerMixin, BaseEstimator):
+    """Conditional mutual information I(A;C|B(r)) against the radius r at time t.
+
+    ``fit(X)`` noises the clean samples ``X`` to time ``t`` of the forward
+    path (one fixed noise draw per sample under ``random_state``), cuts the
+    lattice into A (the site or patch), B(r) (the Chebyshev ring 1..r) and C
+    (the rest) around each site, estimates I(A;C|B(r)) in nats for every
+    radius and fits the Markov length xi from ``I(r) ~ gamma exp(-r/xi)``.
+
+    Features that are constant in the noised data (e.g. MNIST border pixels at
+    t = 0) carry no information: they are dropped from B and C; if A itself
+    is constant, I(A;C|B) = 0 exactly and is reported as 0 with stderr 0.
+
+    Parameters
+    ----------
+    lattice_shape : tuple of int or None, default=None
+        Spatial shape; ``None`` treats the features as a 1-D chain.
+    radii : sequence of int, default=(1, 2, 3)
+        Strictly increasing radii; each must leave C non-empty.
+    t : float, default=0.0
+        Diffusion time in [0, 1].
+    sites : site, list of sites or None, default=None
+        A's site(s); ``None`` is the centre. Several sites are averaged.
+    patch : int, default=1
+        Side of A (``patch``-wide hypercube).
+    n_channels : int, default=1
+    periodic : bool, default=False
+    schedule : str, default="linear"
+        Forward path (see :mod:`markovphase.diffusion`).
+    cmi : str, class or CMIEstimator, default="gaussian"
+        A registered name, a class or an instance (cloned in ``fit``).
+    noise_floor : float, default=2.0
+        Estimates at or below ``noise_floor * stderr`` are treated as
+        consistent with 0 in the Markov-length fit.
+    random_state : int, RandomState or None, default=None
+        Seeds the noise and the estimator.
+
+    Attributes
+    ----------
+    cmi_ : ndarray of shape (n_radii,)
+        I(A;C|B(r)) in nats, averaged over sites.
+    cmi_stderr_ : ndarray of shape (n_radii,)
+        Its standard error (sites treated as independent: sqrt(sum se^2) / n_sites).
+    mi_total_, mi_total_stderr_ : float
+        I(A;BC), A against every other site.
+    markov_length_ : float
+        xi in lattice units; ``markov_length_ci_`` its 95 % interval and
+        ``markov_length_status_`` how it was obtained (see :func:`fit_markov_length`).
+    results_ : list of dict
+        One row per radius (probe protocol): r, value, stderr, mi_total, n_samples.
+    radii_ : ndarray, lattice_ : Lattice, sites_ : list, estimator_ : CMIEstimator
+    """
+
+    def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.0, sites=None, patch=1,
+                 n_channels=1, periodic=False, schedule="linear", cmi="gaussian",
+                 noise_floor=2.0, random_state=None):
+        self.lattice_shape = lattice_shape
+        self.radii = radii
+        self.t = t
+        self.sites = sites
+        self.patch = patch
+        self.n_channels = n_channels
+        self.periodic = periodic
+        self.schedule = schedule
+        self.cmi = cmi
+        self.noise_floor = noise_floor
+        self.random_state = random_state
+
+    # -- geometry -------------------------------------------------------------
+    def _regions(self, lattice: Lattice, radii) -> list[tuple[object, list[Regions]]]:
+        out = []
+        for site in _as_sites(self.sites, lattice):
+            rmax = lattice.max_radius(site, self.patch)
+            if radii.max() >= rmax:
+                raise ValueError(
+                    f"radii={list(radii)} reach {radii.max()}, but around site {site} of the "
+                    f"lattice {lattice.shape} C is empty from radius {rmax}: use radii < {rmax}"
+                )
+            regs = [lattice.regions(site, int(r), self.patch) for r in radii]
+            A = regs[0].A
+            rest = np.setdiff1d(np.arange(lattice.n_features), A)
+            regs.append(Regions(A, np.empty(0, dtype=np.intp), rest))  # I(A;BC)
+            out.append((site, regs))
+        return out
+
+    def _prepare(self, X, reset: bool):
+        X = validate_data(self, X, dtype=np.float64, reset=reset)
+        return X
+
+    def _noised(self, X):
+        t = check_time(self.t)
+        z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
+        return get_path(self.schedule).noise(X, t, z)
+
+    @staticmethod
+    def _drop_constant(Xt, regs: list[Regions]):
+        const = np.ptp(Xt, axis=0) == 0 if len(Xt) else np.zeros(Xt.shape[1], bool)
+        if not const.any():
+            return regs, False
+        keep = lambda idx: idx[~const[idx]]  # noqa: E731
+        a_const = bool(const[regs[0].A].all())
+        return [Regions(keep(r.A), keep(r.B), keep(r.C)) for r in regs], a_const
+
+    def _evaluate(self, Xt, lattice) -> list[list[CMIResult]]:
+        """Per site, the CMIResults of every radius then I(A;BC)."""
+        per_site = []
+        for _, regs in self._regions(lattice, self.radii_):
+            regs, a_const = self._drop_constant(Xt, regs)
+            if a_const:
+                zero = CMIResult(0.0, 0.0, np.zeros(len(Xt)), len(Xt))
+                per_site.append([zero] * len(regs))
+                continue
+            empty_c = [i for i, r in enumerate(regs) if r.C.size == 0]
+            todo = [i for i in range(len(regs)) if i not in empty_c]
+            res = self.estimator_.evaluate_regions(Xt, [regs[i] for i in todo], lattice=lattice)
+            full: list[CMIResult] = [CMIResult(0.0, 0.0, np.zeros(len(Xt)), len(Xt))] * len(regs)
+            for i, r in zip(todo, res, strict=True):
+                full[i] = r
+            per_site.append(full)
+        return per_site
+
+    def fit(self, X, y=None):
+        """Estimate I(A;C|B(r)) for every radius on ``X`` noised to ``t``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_sites * n_channels)
+            Clean samples (t = 0), flattened with channels last.
+        """
+        X = self._prepare(X, reset=True)
+        check_time(self.t)
+        get_path(self.schedule)
+        self.radii_ = _check_radii(self.radii)
+        self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
+                                            X.shape[1])
+        self.lattice_.check_X(X)
+        self.sites_ = _as_sites(self.sites, self.lattice_)
+        rng = check_random_state(self.random_state)
+        self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
+        Xt = self._noised(X)
+        self._set_results(self._evaluate(Xt, self.lattice_), n_samples=len(X))
+        return self
+
+    def _set_results(self, per_site: list[list[CMIResult]], n_samples: int) -> None:
+        vals = np.array([[r.value for r in site] for site in per_site], float)
+        ses = np.array([[r.stderr for r in site] for site in per_site], float)
+        n_sites = len(per_site)
+        mean = vals.mean(axis=0)
+        se = np.sqrt(np.nansum(ses**2, axis=0)) / n_sites
+        se[np.all(np.isnan(ses), axis=0)] = np.nan
+        k = len(self.radii_)
+        self.cmi_, self.cmi_stderr_ = mean[:k], se[:k]
+        self.mi_total_, self.mi_total_stderr_ = float(mean[k]), float(se[k])
+        fit = fit_markov_length(self.radii_, self.cmi_, self.cmi_stderr_, self.noise_floor)
+        self.markov_length_ = float(fit["xi"])
+        self.markov_length_ci_ = (float(fit["xi_low"]), float(fit["xi_high"]))
+        self.markov_length_status_ = fit["status"]
+        self.results_ = [
+            {"r": int(r), "value": float(v), "stderr": float(s), "mi_total": self.mi_total_,
+             "mi_total_stderr": self.mi_total_stderr_, "n_samples": n_samples}
+            for r, v, s in zip(self.radii_, self.cmi_, self.cmi_stderr_, strict=True)
+        ]
+
+    def supports_path(self) -> bool:
+        """Whether the estimator can serve every time in one run (``evaluate_path``)."""
+        est = plugins.resolve("cmi", self.cmi)
+        return hasattr(est, "evaluate_path")
+
+    def fit_path(self, X, times) -> dict[float, dict]:
+        """Scan-cell payloads for every time in ``times`` from one estimator run.
+
+        Uses the estimator's ``evaluate_path(X0, noise, path, times, regions,
+        lattice)`` (e.g. one t-conditioned network for the whole path), with the
+        same fixed noise per sample as :meth:`fit`. Returns ``{t: {"rows": ...,
+        "markov_length": ...}}`` as :class:`~markovphase.PhaseScan` caches them.
+        """
+        X = self._prepare(X, reset=True)
+        self.radii_ = _check_radii(self.radii)
+        self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
+                                            X.shape[1])
+        self.lattice_.check_X(X)
+        self.sites_ = _as_sites(self.sites, self.lattice_)
+        rng = check_random_state(self.random_state)
+        self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
+        z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
+        path = get_path(self.schedule)
+        per_t: dict[float, list] = {float(t): [] for t in times}
+        for _, regs in self._regions(self.lattice_, self.radii_):
+            res = self.estimator_.evaluate_path(X, z, path, [float(t) for t in times], regs,
+                                                self.lattice_)
+            for t in per_t:
+                per_t[t].append(res[t])
+        out = {}
+        for t, per_site in per_t.items():
+            self._set_results(per_site, n_samples=len(X))
+            out[t] = {"rows": self.results_, "markov_length": {
+                "xi": self.markov_length_, "xi_low": self.markov_length_ci_[0],
+                "xi_high": self.markov_length_ci_[1], "status": self.markov_length_status_}}
+        return out
+
+    def transform(self, X):
+        """Per-sample (pointwise) CMI terms per radius on ``X`` noised to ``t``.
+
+        Column ``j`` holds the per-sample terms of I(A;C|B(radii[j])) whose
+        mean is the estimate on ``X`` (averaged over sites); ``X`` is noised
+        with the fitted noise seed. Raises ``TypeError`` when the estimator
+        has no per-sample terms (``has_pointwise = False``).
+        """
+        check_is_fitted(self)
+        X = self._prepare(X, reset=False)
+        if not getattr(self.estimator_, "has_pointwise", False):
+            raise TypeError(
+                f"cmi estimator {type(self.estimator_).__name__} provides no per-sample "
+                "(pointwise) terms; use cmi='gaussian', 'copula' or 'knn' for transform"
+            )
+        per_site = self._evaluate(self._noised(X), self.lattice_)
+        k = len(self.radii_)
+        cols = [[np.asarray(res[j].pointwise, float) for res in per_site] for j in range(k)]
+        return np.column_stack([np.mean(c, axis=0) for c in cols])
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return np.asarray([f"r{int(r)}_cmi" for r in self.radii_], dtype=object)
+
+    def score(self, X, y=None):
+        """Minus the total CMI beyond the largest radius on ``X`` (greater is more local).
+
+        ``-I(A;C|B(r_max))`` in nats, on ``X`` noised to ``t``.
+        """
+        check_is_fitted(self)
+        X = self._prepare(X, reset=False)
+        per_site = self._evaluate(self._noised(X), self.lattice_)
+        k = len(self.radii_)
+        return -float(np.mean([site[k - 1].value for site in per_site]))

@@ -1,0 +1,166 @@
+"""The phase-diagram report of a fitted :class:`~markovphase.PhaseScan`.
+
+Files written to ``out_dir``:
+
+- ``results.csv`` — the tidy (t, r) table: t, snr, log_snr, r, value, stderr, ...
+- ``markov_length.csv`` — xi(t) with its 95 % interval and how it was obtained
+- ``results.json`` — everything above plus every parameter, the dataset's
+  provenance, the estimator and package versions (for reproducibility)
+- ``cmi_heatmap.png`` — CMI(t, r) as a heat map (nats)
+- ``markov_length.png`` — xi(t) with error bars and CMI(t) per radius, window shaded
+- ``summary.txt`` — a short human-readable summary
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .cache import _canonical
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("markovphase", "numpy", "scipy", "scikit-learn", "pandas", "torch", "pluggy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _estimator_label(scan) -> str:
+    cmi = scan.cmi
+    if isinstance(cmi, str):
+        return cmi
+    return getattr(cmi, "__name__", type(cmi).__name__)
+
+
+def summary_text(scan, dataset=None) -> str:
+    """A few lines: what was measured, by which estimator, and what it found."""
+    ml = scan.markov_length_
+    table = scan.cmi_table()
+    r0 = table.columns[0]
+    lines = [
+        "markovphase phase scan",
+        f"dataset: {getattr(dataset, 'name', '?')} "
+        f"({scan.n_features_in_} features, lattice {scan.lattice_shape})",
+        f"probe: {scan.probe}   estimator: {_estimator_label(scan)}   schedule: {scan.schedule}",
+        f"cells: {scan.n_cells_computed_} computed, {scan.n_cells_cached_} from cache",
+        "",
+        f"{'t':>6} {'snr':>10} {f'value(r={r0})':>14} {'stderr':>9} {'xi':>8}  xi status",
+    ]
+    se = scan.cmi_table("stderr")
+    for (t, row), (_, serow), (_, m) in zip(table.iterrows(), se.iterrows(), ml.iterrows(),
+                                            strict=True):
+        lines.append(f"{t:6.3f} {m['snr']:10.4g} {row[r0]:14.5f} {serow[r0]:9.5f} "
+                     f"{m['xi']:8.3f}  {m['status']}")
+    lines.append("")
+    w = scan.window_details_
+    if scan.transition_window_ is None:
+        lines.append(f"transition window: none found (peak of r={r0} at t={w['peak_time']}, "
+                     f"value {w['peak']:.4g} vs end-point baseline {w['baseline']:.4g})")
+    else:
+        lo, hi = scan.transition_window_
+        lines.append(f"transition window: t in [{lo:g}, {hi:g}] (peak at t={w['peak_time']:g}; "
+                     f"by CMI: {w['by_cmi']}, by Markov length: {w['by_xi']})")
+    return "\n".join(lines) + "\n"
+
+
+def plot_heatmap(scan, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    table = scan.cmi_table()
+    vals = table.to_numpy(float).T  # rows r, columns t
+    pos = vals[np.isfinite(vals) & (vals > 0)]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * vals.shape[1], 1.5 + 0.35 * vals.shape[0]))
+    norm = LogNorm(vmin=max(pos.min(), pos.max() * 1e-4), vmax=pos.max()) if pos.size else None
+    im = ax.imshow(np.where(vals > 0, vals, np.nan), origin="lower", aspect="auto",
+                   cmap="viridis", norm=norm)
+    ax.set_xticks(range(len(table.index)), [f"{t:g}" for t in table.index], rotation=45)
+    ax.set_yticks(range(len(table.columns)), [str(int(r)) for r in table.columns])
+    ax.set_xlabel("diffusion time t")
+    ax.set_ylabel("radius r")
+    ax.set_title(f"I(A;C|B(r)) [nats], {_estimator_label(scan)}")
+    fig.colorbar(im, ax=ax, label="nats (log scale; ≤ 0 blank)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_markov_length(scan, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ml = scan.markov_length_
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    xi = ml["xi"].to_numpy(float)
+    cap = np.nanmax(np.where(np.isfinite(xi), xi, np.nan)) if np.isfinite(xi).any() else 1.0
+    cap = 2 * cap if cap > 0 else 1.0
+    shown = np.where(np.isinf(xi), cap, xi)
+    lo = np.clip(shown - np.nan_to_num(ml["xi_low"].to_numpy(float), nan=0), 0, None)
+    hi = np.clip(np.where(np.isinf(ml["xi_high"]), cap, ml["xi_high"]) - shown, 0, None)
+    ax1.errorbar(ml["t"], shown, yerr=[lo, np.nan_to_num(hi)], fmt="o-", capsize=3)
+    ax1.set_xlabel("diffusion time t")
+    ax1.set_ylabel("Markov length ξ (sites)")
+    ax1.set_title("ξ(t) from I(A;C|B(r)) ≈ γ exp(−r/ξ)")
+    for r, g in scan.results_.groupby("r"):
+        ax2.errorbar(g["t"], g["value"], yerr=g["stderr"], fmt="o-", capsize=2, ms=3,
+                     label=f"r={int(r)}")
+    ax2.axhline(0, color="k", lw=0.5)
+    ax2.set_xlabel("diffusion time t")
+    ax2.set_ylabel("I(A;C|B(r)) [nats]")
+    ax2.legend(fontsize=7, ncol=2)
+    for ax in (ax1, ax2):
+        if scan.transition_window_ is not None:
+            ax.axvspan(*scan.transition_window_, color="tab:red", alpha=0.15,
+                       label="transition window")
+        if scan.peak_time_ is not None:
+            ax.axvline(scan.peak_time_, color="tab:red", lw=0.8, ls="--")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dict[str, Path]:
+    """Write the report files of a fitted scan; returns their paths by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ("results.csv", "markov_length.csv", "results.json",
+                                           "cmi_heatmap.png", "markov_length.png", "summary.txt")}
+    scan.results_.to_csv(paths["results.csv"], index=False)
+    scan.markov_length_.to_csv(paths["markov_length.csv"], index=False)
+    doc = {
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "versions": _versions(),
+        "estimator": _estimator_label(scan),
+        "probe": scan.probe if isinstance(scan.probe, str) else repr(scan.probe),
+        "params": _canonical(scan.get_params(deep=False)),
+        "dataset": None if dataset is None else {
+            "name": dataset.name, "n_samples": dataset.n_samples,
+            "lattice_shape": list(dataset.lattice_shape), "n_channels": dataset.n_channels,
+            "periodic": dataset.periodic, "metadata": _canonical(dataset.metadata)},
+        "transition_window": scan.transition_window_,
+        "peak_time": scan.peak_time_,
+        "window_details": _canonical(scan.window_details_),
+        "cache": scan.cache_path_,
+        "results": _canonical(scan.results_.to_dict(orient="records")),
+        "markov_length": _canonical(scan.markov_length_.to_dict(orient="records")),
+    }
+    paths["results.json"].write_text(json.dumps(doc, indent=2, default=repr))
+    plot_heatmap(scan, paths["cmi_heatmap.png"])
+    plot_markov_length(scan, paths["markov_length.png"])
+    paths["summary.txt"].write_text(summary_text(scan, dataset))
+    return paths

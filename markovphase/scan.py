@@ -1,0 +1,285 @@
+"""PhaseScan: a locality probe over the grid of diffusion times (x radii).
+
+Each time ``t`` is one *cell*: the probe is cloned, set to ``t`` and fitted
+(all radii at once, since they share the noised data). Cells run in parallel
+with joblib (any backend, dask included, via ``joblib.parallel_config``) and
+are written to the cache as they finish, so an interrupted scan resumes
+without recomputing finished cells.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import numbers
+import os
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import plugins
+from .cache import CellCache, cache_key
+from .diffusion import check_time, get_path
+from .probes.markov import fit_markov_length
+
+__all__ = ["PhaseScan", "find_transition_window", "DEFAULT_TIMES"]
+
+DEFAULT_TIMES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
+
+_SCAN_TO_PROBE = ("lattice_shape", "radii", "sites", "patch", "n_channels", "periodic",
+                  "schedule", "cmi")
+
+
+def _check_times(times) -> np.ndarray:
+    if isinstance(times, numbers.Real):
+        times = [times]
+    t = np.asarray(list(times), dtype=float)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"times={times!r} must be a non-empty sequence of numbers in [0, 1]")
+    check_time(t, "times")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"times={list(times)!r} must be strictly increasing")
+    return t
+
+
+def _contiguous_around(mask: np.ndarray, i: int) -> tuple[int, int]:
+    lo = hi = i
+    while lo > 0 and mask[lo - 1]:
+        lo -= 1
+    while hi < len(mask) - 1 and mask[hi + 1]:
+        hi += 1
+    return lo, hi
+
+
+def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
+                           xi_factor: float = 2.0, significance: float = 2.0) -> dict:
+    """Locate the transition window along the path.
+
+    CMI criterion (at the smallest radius): the baseline ``b`` is the larger
+    of the values at the two ends of the scanned path (the data phase and the
+    trivial phase); the peak ``p = max_t cmi(t)`` marks a transition when it
+    stands out from both ends, ``p > (1 + threshold) * b`` and
+    ``p - b > significance * stderr(peak)``. The window is the contiguous run
+    of times around the peak where ``cmi(t) - b > (p - b) / 2`` (half height).
+
+    Markov-length criterion: ``xi(t) > xi_factor * max(xi(t_first), xi(t_last))``
+    (finite, positive end values); the window is the contiguous run around the
+    largest xi. The reported window spans both criteria's windows.
+
+    Returns a dict: ``window`` ((t_lo, t_hi) or None), ``peak_time``,
+    ``baseline``, ``peak``, ``by_cmi``, ``by_xi`` (each (lo, hi) or None).
+    """
+    times = np.asarray(times, float)
+    c = np.asarray(cmi, float)
+    se = np.nan_to_num(np.asarray(stderr, float), nan=0.0)
+    out = {"window": None, "by_cmi": None, "by_xi": None, "peak_time": None,
+           "baseline": None, "peak": None}
+    if len(times) == 0 or not np.any(np.isfinite(c)):
+        return out
+    i = int(np.nanargmax(c))
+    b, p = float(max(c[0], c[-1])), float(c[i])
+    out.update(peak_time=float(times[i]), baseline=b, peak=p)
+    if 0 < i < len(c) - 1 and p > (1 + threshold) * max(b, 0) and p - b > significance * se[i]:
+        lo, hi = _contiguous_around(c - b > (p - b) / 2, i)
+        out["by_cmi"] = (float(times[lo]), float(times[hi]))
+    if xi is not None:
+        x = np.asarray(xi, float)
+        base = max(x[0], x[-1])
+        if np.isfinite(base) and base > 0:
+            flag = np.isfinite(x) & (x > xi_factor * base) | np.isposinf(x)
+            flag[[0, -1]] = False
+            if flag.any():
+                j = int(np.argmax(np.where(flag, np.nan_to_num(x, posinf=1e300), -np.inf)))
+                lo, hi = _contiguous_around(flag, j)
+                out["by_xi"] = (float(times[lo]), float(times[hi]))
+    spans = [w for w in (out["by_cmi"], out["by_xi"]) if w is not None]
+    if spans:
+        out["window"] = (min(w[0] for w in spans), max(w[1] for w in spans))
+    return out
+
+
+def _fit_cell(template: BaseEstimator, X: np.ndarray, t: float) -> tuple[float, dict]:
+    probe = clone(template).set_params(t=float(t)).fit(X)
+    payload = {"rows": probe.results_}
+    if hasattr(probe, "markov_length_"):
+        payload["markov_length"] = {
+            "xi": probe.markov_length_, "xi_low": probe.markov_length_ci_[0],
+            "xi_high": probe.markov_length_ci_[1], "status": probe.markov_length_status_,
+        }
+    return float(t), payload
+
+
+class PhaseScan(BaseEstimator):
+    """A locality probe scanned over diffusion times: CMI(t, r), xi(t), the window.
+
+    Parameters
+    ----------
+    lattice_shape : tuple of int or None, default=None
+    times : sequence of float, default=(0, 0.1, ..., 1)
+    radii : sequence of int, default=(1, 2, 3)
+    probe : str, class or estimator, default="cmi"
+        A registered probe (``markovphase plugins`` lists them).
+    cmi : str, class or CMIEstimator, default="gaussian"
+        Passed to probes that take a ``cmi`` parameter. Names are resolved to
+        classes before work is dispatched, so workers need no registry.
+    sites, patch, n_channels, periodic, schedule
+        Passed to the probe where it has such a parameter.
+    probe_params : dict or None, default=None
+        Further probe parameters (override the ones above).
+    window_threshold : float, default=0.5
+        Relative height above baseline that marks a transition
+        (see :func:`find_transition_window`).
+    n_jobs : int or None, default=None
+        Cells in parallel (joblib; honours ``joblib.parallel_config``).
+    cache_dir : str, path or None, default=None
+        Where finished cells are written as they complete; a rerun with the
+        same data and parameters resumes from them.
+    random_state : int, RandomState or None, default=None
+        One seed for every cell: each sample keeps the same noise at every t.
+    verbose : int, default=0
+        >0 shows a tqdm progress bar over cells.
+
+    Attributes
+    ----------
+    results_ : pandas.DataFrame
+        Tidy table: t, snr, log_snr, r, value, stderr and the probe's extra columns.
+    markov_length_ : pandas.DataFrame
+        Per t: xi, xi_low, xi_high, status.
+    peak_time_ : float
+        Time of the largest value at the smallest radius.
+    transition_window_ : tuple (t_lo, t_hi) or None
+    window_details_ : dict
+    n_cells_computed_, n_cells_cached_ : int
+    cache_path_ : str or None
+    """
+
+    def __init__(self, lattice_shape=None, times=DEFAULT_TIMES, radii=(1, 2, 3), probe="cmi",
+                 cmi="gaussian", sites=None, patch=1, n_channels=1, periodic=False,
+                 schedule="linear", probe_params=None, window_threshold=0.5, n_jobs=None,
+                 cache_dir=None, random_state=None, verbose=0):
+        self.lattice_shape = lattice_shape
+        self.times = times
+        self.radii = radii
+        self.probe = probe
+        self.cmi = cmi
+        self.sites = sites
+        self.patch = patch
+        self.n_channels = n_channels
+        self.periodic = periodic
+        self.schedule = schedule
+        self.probe_params = probe_params
+        self.window_threshold = window_threshold
+        self.n_jobs = n_jobs
+        self.cache_dir = cache_dir
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _template(self, seed: int) -> BaseEstimator:
+        spec = plugins.get("probe", self.probe) if isinstance(self.probe, str) else self.probe
+        template = spec() if isinstance(spec, type) else clone(spec)
+        accepted = template.get_params(deep=False)
+        params = {k: getattr(self, k) for k in _SCAN_TO_PROBE if k in accepted}
+        if isinstance(params.get("cmi"), str):
+            params["cmi"] = plugins.get("cmi", params["cmi"])
+        params.update(self.probe_params or {})
+        unknown = set(params) - set(accepted)
+        if unknown:
+            raise ValueError(f"probe_params {sorted(unknown)} are not parameters of probe "
+                             f"{type(template).__name__}; it takes {sorted(accepted)}")
+        if "random_state" in accepted:
+            params["random_state"] = seed
+        return template.set_params(**params)
+
+    def fit(self, X, y=None):
+        """Run the probe at every time in ``times`` on the clean samples ``X``."""
+        X = validate_data(self, X, dtype=np.float64)
+        times = _check_times(self.times)
+        path = get_path(self.schedule)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        template = self._template(seed)
+        key_params = {"probe": template, "markovphase": _version()}
+        cache = CellCache(self.cache_dir, cache_key(X, key_params), key_params)
+        self.cache_path_ = None if cache.dir is None else os.fspath(cache.dir)
+        cells = {float(t): cache.load(t) for t in times}
+        todo = [t for t, payload in cells.items() if payload is None]
+        self.n_cells_cached_ = len(times) - len(todo)
+        self.n_cells_computed_ = len(todo)
+        if todo and getattr(template, "supports_path", lambda: False)():
+            # one run for every time (e.g. a t-conditioned network); cells saved after it
+            for t, payload in clone(template).fit_path(X, todo).items():
+                cache.save(t, payload)
+                cells[float(t)] = payload
+        elif todo:
+            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
+                delayed(_fit_cell)(template, X, t) for t in todo
+            )
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(times), initial=self.n_cells_cached_, desc="phase scan",
+                       unit="cell", disable=not self.verbose)
+            with bar:
+                for t, payload in jobs:
+                    cache.save(t, payload)  # written as it finishes
+                    cells[t] = payload
+                    bar.update()
+        self._assemble(times, cells, path)
+        return self
+
+    def _assemble(self, times, cells, path) -> None:
+        rows, xis = [], []
+        for t in times:
+            payload = cells[float(t)]
+            snr = float(path.snr(t))
+            for row in payload["rows"]:
+                rows.append({"t": float(t), "snr": snr,
+                             "log_snr": float(np.log(snr)) if snr > 0 else -np.inf, **row})
+            ml = payload.get("markov_length")
+            if ml is None:
+                rr = [r for r in payload["rows"] if r.get("r") is not None]
+                ml = fit_markov_length([r["r"] for r in rr], [r["value"] for r in rr],
+                                       [r["stderr"] for r in rr]) if len(rr) else {}
+            xis.append({"t": float(t), "snr": snr, "xi": ml.get("xi", np.nan),
+                        "xi_low": ml.get("xi_low", np.nan), "xi_high": ml.get("xi_high", np.nan),
+                        "status": ml.get("status", "")})
+        self.results_ = pd.DataFrame(rows)
+        self.markov_length_ = pd.DataFrame(xis)
+        first = self.results_.sort_values("r", na_position="first").groupby("t", sort=True).first()
+        win = find_transition_window(first.index.to_numpy(), first["value"], first["stderr"],
+                                     self.markov_length_["xi"].to_numpy(), self.window_threshold)
+        self.window_details_ = win
+        self.peak_time_ = win["peak_time"]
+        self.transition_window_ = win["window"]
+
+    def cmi_table(self, column: str = "value") -> pd.DataFrame:
+        """``column`` as a (t x r) table (rows t, columns r)."""
+        check_is_fitted(self)
+        return self.results_.pivot(index="t", columns="r", values=column)
+
+    def locality_radii(self, tolerance: float) -> pd.DataFrame:
+        """Per t, the smallest scanned radius whose value is within ``tolerance``.
+
+        ``radius`` is NaN where no scanned radius is (a global model is needed
+        there). This is the data of a locality schedule.
+        """
+        check_is_fitted(self)
+        out = []
+        for t, g in self.results_.groupby("t", sort=True):
+            ok = g[g["value"] <= tolerance].sort_values("r")
+            out.append({"t": t, "radius": float(ok["r"].iloc[0]) if len(ok) else np.nan})
+        return pd.DataFrame(out)
+
+    def write_report(self, out_dir, **kwargs):
+        """Write CSV, JSON, figures and a summary to ``out_dir`` (see :mod:`markovphase.report`)."""
+        from .report import write_report
+
+        return write_report(self, out_dir, **kwargs)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("markovphase")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "0"
