@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+import warnings
 
 import click
 
@@ -62,11 +63,25 @@ def datasets_command():
 
 
 def _add_plugin_commands(group: click.Group) -> None:
+    """Let every plugin add commands, in registration order (built-ins first).
+
+    A plugin whose hook raises, or that reuses the name of an existing command,
+    is skipped (its commands are removed) and reported like a load error.
+    """
     plugins.load_plugins()
-    for impl in reversed(plugins.pm.hook.markovphase_register_commands.get_hookimpls()):
+    for impl in plugins.pm.hook.markovphase_register_commands.get_hookimpls():
+        before = dict(group.commands)
         try:
             impl.function(cli=group)
+            clash = sorted(n for n, cmd in before.items() if group.commands.get(n) is not cmd)
+            if clash:
+                raise plugins.DuplicateComponentError(
+                    f"command(s) {clash} already exist; plugin {impl.plugin_name!r} "
+                    "may not replace them"
+                )
         except Exception as exc:  # a broken plugin never bricks the CLI
+            group.commands.clear()
+            group.commands.update(before)
             plugins._record_error(impl.plugin_name, "register commands", exc)
 
 
@@ -79,7 +94,16 @@ def main(argv=None):
     if not _commands_added:
         from . import scan_cli  # noqa: F401  (adds the scan command)
 
-        _add_plugin_commands(cli)
+        # plugin load errors become one readable line each on stderr (not a
+        # Python warning with a source location); `markovphase plugins` lists them
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", plugins.PluginWarning)
+            _add_plugin_commands(cli)
+        for w in caught:
+            if issubclass(w.category, plugins.PluginWarning):
+                click.echo(f"markovphase: warning: {w.message}", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         _commands_added = True
     return cli.main(args=argv, prog_name="markovphase", standalone_mode=True)
 

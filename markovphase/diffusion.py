@@ -56,7 +56,9 @@ class DiffusionPath:
         return float(out) if out.ndim == 0 else out
 
     def log_snr(self, t):
-        return np.log(self.snr(t))
+        """``log snr(t)``: ``+inf`` where sigma is 0, ``-inf`` where alpha is 0."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.snr(t))
 
     def noise(self, x0: np.ndarray, t: float, z: np.ndarray) -> np.ndarray:
         """``alpha(t) x0 + sigma(t) z`` for given noise ``z`` (same shape as ``x0``)."""
@@ -66,8 +68,13 @@ class DiffusionPath:
     def covariance(self, cov0: np.ndarray, t: float) -> np.ndarray:
         """Covariance of x_t from the clean covariance: ``alpha^2 Sigma_0 + sigma^2 I``."""
         t = check_time(t)
+        if np.ndim(t) != 0:
+            raise ValueError(f"t={t!r} must be one time (a scalar) for covariance")
+        cov0 = np.asarray(cov0, dtype=float)
+        if cov0.ndim != 2 or cov0.shape[0] != cov0.shape[1]:
+            raise ValueError(f"cov0 must be a square 2-D matrix, got shape {cov0.shape}")
         a, s = self.alpha(t), self.sigma(t)
-        return a**2 * np.asarray(cov0) + s**2 * np.eye(len(cov0))
+        return a**2 * cov0 + s**2 * np.eye(len(cov0))
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ class CosineVPPath(DiffusionPath):
 
     def alpha(self, t):
         t = check_time(t)
-        f = np.cos(np.pi / 2 * (t + self.s) / (1 + self.s)) / np.cos(np.pi / 2 * self.s / (1 + self.s))
+        f = np.cos(np.pi / 2 * (t + self.s) / (1 + self.s))
+        f = f / np.cos(np.pi / 2 * self.s / (1 + self.s))
         return np.clip(f, 0.0, 1.0)
 
     def sigma(self, t):

@@ -24,11 +24,23 @@ class Regions(NamedTuple):
     C: np.ndarray
 
 
-def _as_shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
+def _as_int(value, name: str) -> int:
+    """``value`` as an int; a float must be integral (``2.0``, not ``2.5``)."""
     try:
-        shape = tuple(int(s) for s in shape)
+        as_float = float(value)
+        out = int(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if out != as_float:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return out
+
+
+def _as_shape(shape) -> tuple[int, ...]:
+    if np.ndim(shape) == 0:
+        shape = (shape,)
+    try:
+        shape = tuple(_as_int(s, "lattice_shape") for s in shape)
     except TypeError:
         raise TypeError(f"lattice_shape must be an int or a tuple of ints, got {shape!r}") from None
     if not shape or any(s < 1 for s in shape):
@@ -56,9 +68,11 @@ class Lattice:
 
     def __post_init__(self):
         object.__setattr__(self, "shape", _as_shape(self.shape))
-        if int(self.n_channels) < 1:
+        n_channels = _as_int(self.n_channels, "n_channels")
+        if n_channels < 1:
             raise ValueError(f"n_channels must be >= 1, got {self.n_channels!r}")
-        object.__setattr__(self, "n_channels", int(self.n_channels))
+        object.__setattr__(self, "n_channels", n_channels)
+        object.__setattr__(self, "periodic", bool(self.periodic))
 
     @property
     def ndim(self) -> int:
@@ -81,14 +95,20 @@ class Lattice:
     def _check_site(self, site, patch: int) -> tuple[int, ...]:
         if site is None:
             site = self.center
-        site = (int(site),) if np.ndim(site) == 0 else tuple(int(c) for c in site)
+        if np.ndim(site) > 1:
+            raise ValueError(f"site={site!r} must be one coordinate tuple, got a nested sequence")
+        site = (site,) if np.ndim(site) == 0 else tuple(site)
+        site = tuple(_as_int(c, "site") for c in site)
         if len(site) != self.ndim:
             raise ValueError(
-                f"site={site!r} has {len(site)} coordinates; the lattice {self.shape} has {self.ndim}"
+                f"site={site!r} has {len(site)} coordinates; "
+                f"the lattice {self.shape} has {self.ndim}"
             )
-        patch = int(patch)
+        patch = _as_int(patch, "patch")
         if patch < 1 or patch > min(self.shape):
-            raise ValueError(f"patch={patch} must be between 1 and the smallest side {min(self.shape)}")
+            raise ValueError(
+                f"patch={patch} must be between 1 and the smallest side {min(self.shape)}"
+            )
         for c, s in zip(site, self.shape, strict=True):
             if not 0 <= c < s:
                 raise ValueError(f"site={site!r} lies outside the lattice of shape {self.shape}")
@@ -102,6 +122,7 @@ class Lattice:
         stay inside.
         """
         site = self._check_site(site, patch)
+        patch = _as_int(patch, "patch")
         bounds = []
         for c, s in zip(site, self.shape, strict=True):
             lo = c - (patch - 1) // 2
@@ -142,7 +163,7 @@ class Lattice:
         Raises ``ValueError`` for ``radius > max_radius`` (larger than the
         lattice around that site). ``radius == max_radius`` gives an empty C.
         """
-        radius = int(radius)
+        radius = _as_int(radius, "radius")
         d = self.distances(site, patch).ravel()
         rmax = int(d.max())
         if radius < 0 or radius > rmax:
@@ -152,7 +173,9 @@ class Lattice:
                 f"{self.shape}{' (periodic)' if self.periodic else ''}"
             )
         return Regions(
-            np.flatnonzero(d == 0), np.flatnonzero((d >= 1) & (d <= radius)), np.flatnonzero(d > radius)
+            np.flatnonzero(d == 0),
+            np.flatnonzero((d >= 1) & (d <= radius)),
+            np.flatnonzero(d > radius),
         )
 
     def features(self, sites: np.ndarray) -> np.ndarray:

@@ -103,15 +103,39 @@ def _load_entrypoints() -> None:
         if pm.has_plugin(ep.name):
             continue
         try:
-            pm.register(ep.load(), name=ep.name)
+            plugin = ep.load()
         except Exception as exc:  # a broken plugin never bricks the tool
             _record_error(ep.name, "import", exc)
+            continue
+        try:
+            _register_checked(plugin, ep.name)
+        except Exception as exc:
+            _record_error(ep.name, "register", exc)
+
+
+def _register_checked(plugin: Any, name: str | None) -> str:
+    """``pm.register`` plus a check that every hook implementation has a spec.
+
+    A misspelt hook name (``markovphase_register_dataset``) would otherwise be
+    accepted silently and register nothing; it raises
+    :class:`pluggy.PluginValidationError` instead, and the plugin is removed.
+    """
+    name = pm.register(plugin, name=name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        pm.unregister(plugin)
+        raise
+    return name
 
 
 def _register_hook(kind: str, only: str | None = None) -> None:
     hook = getattr(pm.hook, KINDS[kind])
     table = _state.components.setdefault(kind, {})
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    # get_hookimpls() lists implementations in registration order (built-ins
+    # first, then entry points, then run-time plugins); on a name clash the
+    # plugin registered first keeps the name and the later one is skipped.
+    for impl in hook.get_hookimpls():
         plugin = impl.plugin_name
         if only is not None and plugin != only:
             continue
@@ -164,13 +188,22 @@ def reset() -> None:
 def register_plugin(plugin: Any, name: str | None = None) -> str:
     """Register a plugin object at run time (a module or object with hookimpls).
 
-    Its components go through the same checks as entry-point plugins. Returns
-    the plugin's name (use it with :func:`unregister_plugin`).
+    Its components go through the same checks as entry-point plugins (a
+    failing hook or a duplicate name is recorded in :func:`load_errors` with a
+    :class:`PluginWarning`). Returns the plugin's name (use it with
+    :func:`unregister_plugin`).
+
+    Raises
+    ------
+    pluggy.PluginValidationError
+        A hook implementation with no matching spec (a misspelt name) or with
+        arguments the spec does not have; the plugin is not registered.
+    ValueError
+        ``name`` (or the plugin object) is already registered.
     """
     with _lock:
         load_plugins()
-        pm.register(plugin, name=name)
-        name = pm.get_name(plugin)
+        name = _register_checked(plugin, name)
         for kind in KINDS:
             _register_hook(kind, only=name)
         return name

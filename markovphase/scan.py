@@ -244,7 +244,9 @@ class PhaseScan(BaseEstimator):
             xis.append({"t": float(t), "snr": snr, "xi": ml.get("xi", np.nan),
                         "xi_low": ml.get("xi_low", np.nan), "xi_high": ml.get("xi_high", np.nan),
                         "status": ml.get("status", "")})
-        self.results_ = pd.DataFrame(rows)
+        res = pd.DataFrame(rows)
+        lead = ["t", "snr", "log_snr", "r", "value", "stderr"]
+        self.results_ = res[lead + sorted(c for c in res.columns if c not in lead)]
         self.markov_length_ = pd.DataFrame(xis)
         first = self.results_.sort_values("r", na_position="first").groupby("t", sort=True).first()
         win = find_transition_window(first.index.to_numpy(), first["value"], first["stderr"],

@@ -8,25 +8,25 @@ from markovphase.probes.markov import fit_markov_length
 
 from _exact import exact_cmi, linear_path_cov
 
-SHAPE, MASS = (10, 10), 0.5
+SHAPE, MASS = (10, 10), 0.1
 
 
 @pytest.fixture(scope="module")
 def field():
-    X = sample_gaussian_field(SHAPE, MASS, 20000, random_state=1)
+    X = sample_gaussian_field(SHAPE, MASS, 20000, random_state=1).reshape(20000, -1)
     return X, gaussian_field_covariance(SHAPE, MASS)
 
 
 def test_probe_matches_exact_gaussian_cmi(field):
     X, cov0 = field
-    t = 0.5
+    t = 0.7
     probe = MarkovProbe(lattice_shape=SHAPE, periodic=True, radii=[1, 2, 3], t=t,
                         cmi="gaussian", random_state=0).fit(X)
     lat = Lattice(SHAPE, periodic=True)
     cov_t = linear_path_cov(cov0, t)
     exact = [exact_cmi(cov_t, *(lambda g: (g.A, g.C, g.B))(lat.regions(None, r))) for r in (1, 2, 3)]
-    np.testing.assert_allclose(probe.cmi_, exact, atol=4 * probe.cmi_stderr_.max() + 2e-3)
-    assert np.all(np.diff(exact) < 0) and exact[0] > 0.005  # noise creates decaying CMI
+    np.testing.assert_allclose(probe.cmi_, exact, atol=4 * probe.cmi_stderr_.max() + 1e-3)
+    assert np.all(np.diff(exact) < 0) and exact[0] > 0.015  # noise creates decaying CMI
     assert probe.results_[0]["r"] == 1 and probe.results_[0]["value"] == probe.cmi_[0]
     # I(A;BC) >= I(A;C|B) >= 0 and the Markov length is finite and positive
     assert probe.mi_total_ > probe.cmi_[0]
@@ -133,7 +133,7 @@ def test_markov_length_noise_floor_rules():
 
 
 @parametrize_with_checks(
-    [MarkovProbe(radii=[1], random_state=0)],
+    [MarkovProbe(radii=[0], random_state=0)],
     expected_failed_checks=lambda est: {
         "check_methods_sample_order_invariance":
             "the noise is drawn per row position, and the pointwise CMI of a sample "
@@ -141,7 +141,6 @@ def test_markov_length_noise_floor_rules():
         "check_methods_subset_invariance":
             "pointwise CMI terms are estimated on the given sample set, so a subset "
             "gives different per-sample terms",
-        "check_fit2d_1sample": "CMI cannot be estimated from one sample; the error says so",
         "check_fit2d_1feature": "a 1-feature lattice has no B or C region; the error says so",
     },
 )

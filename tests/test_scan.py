@@ -16,13 +16,13 @@ from markovphase.scan import find_transition_window
 
 from _exact import exact_cmi, linear_path_cov
 
-SHAPE, MASS = (8, 8), 0.5
+SHAPE, MASS = (8, 8), 0.1
 TIMES = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 @pytest.fixture(scope="module")
 def X():
-    return sample_gaussian_field(SHAPE, MASS, 8000, random_state=2)
+    return sample_gaussian_field(SHAPE, MASS, 8000, random_state=2).reshape(8000, -1)
 
 
 def test_scan_table_matches_exact_gaussian(X):
@@ -37,7 +37,7 @@ def test_scan_table_matches_exact_gaussian(X):
             g = lat.regions(None, r)
             row = res[(res.t == t) & (res.r == r)].iloc[0]
             exact = exact_cmi(linear_path_cov(cov0, t), g.A, g.C, g.B)
-            assert abs(row.value - exact) < 4 * row.stderr + 2e-3, (t, r, row.value, exact)
+            assert abs(row.value - exact) < 4 * row.stderr + 1e-3, (t, r, row.value, exact)
     # the snr column is the linear path's ((1 - t) / t)^2
     assert res[res.t == 0.5].snr.iloc[0] == pytest.approx(1.0)
     assert scan.cmi_table().shape == (5, 2)
@@ -46,7 +46,7 @@ def test_scan_table_matches_exact_gaussian(X):
 
 def test_transition_window_of_a_bump_and_of_a_monotone_curve():
     t = np.linspace(0, 1, 11)
-    bump = 0.02 + 0.15 * np.exp(-((t - 0.3) / 0.08) ** 2)
+    bump = 0.02 + 0.15 * np.exp(-((t - 0.3) / 0.15) ** 2)
     w = find_transition_window(t, bump, np.full(11, 0.005))
     assert w["peak_time"] == pytest.approx(0.3)
     assert w["window"] == (pytest.approx(0.2), pytest.approx(0.4))
