@@ -61,6 +61,10 @@ def summary_text(scan, dataset=None) -> str:
         lines.append(f"{t:6.3f} {m['snr']:10.4g} {row[r0]:14.5f} {serow[r0]:9.5f} "
                      f"{m['xi']:8.3f}  {m['status']}")
     lines.append("")
+    if "note" in scan.results_:
+        for t, note in scan.results_.groupby("t")["note"].first().items():
+            if isinstance(note, str) and note:
+                lines.append(f"note (t={t:g}): {note}")
     w = scan.window_details_
     if scan.transition_window_ is None:
         lines.append(f"transition window: none found (peak of r={r0} at t={w['peak_time']}, "

@@ -55,7 +55,8 @@ def _contiguous_around(mask: np.ndarray, i: int) -> tuple[int, int]:
 
 
 def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
-                           xi_factor: float = 2.0, significance: float = 2.0) -> dict:
+                           xi_factor: float = 2.0, significance: float = 2.0,
+                           xi_low=None) -> dict:
     """Locate the transition window along the path.
 
     CMI criterion (at the smallest radius): the baseline ``b`` is the larger
@@ -65,16 +66,23 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
     ``p - b > significance * stderr(peak)``. The window is the contiguous run
     of times around the peak where ``cmi(t) - b > (p - b) / 2`` (half height).
 
-    Markov-length criterion: ``xi(t) > xi_factor * max(xi(t_first), xi(t_last))``
-    (finite, positive end values); the window is the contiguous run around the
+    Markov-length criterion: ``xi_low(t) > xi_factor * max(xi(t_first), xi(t_last))``
+    (finite, positive end values), where ``xi_low`` is the lower end of xi's
+    95 % interval (``xi`` itself when no interval is given), so a noisy fit
+    does not open a window; the window is the contiguous run around the
     largest xi. The reported window spans both criteria's windows.
 
-    Returns a dict: ``window`` ((t_lo, t_hi) or None), ``peak_time``,
+    Cells whose value is NaN (not estimable) are left out. Returns a dict: ``window`` ((t_lo, t_hi) or None), ``peak_time``,
     ``baseline``, ``peak``, ``by_cmi``, ``by_xi`` (each (lo, hi) or None).
     """
     times = np.asarray(times, float)
     c = np.asarray(cmi, float)
     se = np.nan_to_num(np.asarray(stderr, float), nan=0.0)
+    finite = np.isfinite(c)  # cells that were not estimable drop out
+    times, c, se = times[finite], c[finite], se[finite]
+    if xi is not None:
+        xi = np.asarray(xi, float)[finite]
+        xi_low = xi if xi_low is None else np.asarray(xi_low, float)[finite]
     out = {"window": None, "by_cmi": None, "by_xi": None, "peak_time": None,
            "baseline": None, "peak": None}
     if len(times) == 0 or not np.any(np.isfinite(c)):
@@ -89,7 +97,8 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
         x = np.asarray(xi, float)
         base = max(x[0], x[-1])
         if np.isfinite(base) and base > 0:
-            flag = np.isfinite(x) & (x > xi_factor * base) | np.isposinf(x)
+            lo_x = np.nan_to_num(xi_low, nan=0.0)
+            flag = lo_x > xi_factor * base
             flag[[0, -1]] = False
             if flag.any():
                 j = int(np.argmax(np.where(flag, np.nan_to_num(x, posinf=1e300), -np.inf)))
@@ -250,7 +259,8 @@ class PhaseScan(BaseEstimator):
         self.markov_length_ = pd.DataFrame(xis)
         first = self.results_.sort_values("r", na_position="first").groupby("t", sort=True).first()
         win = find_transition_window(first.index.to_numpy(), first["value"], first["stderr"],
-                                     self.markov_length_["xi"].to_numpy(), self.window_threshold)
+                                     self.markov_length_["xi"].to_numpy(), self.window_threshold,
+                                     xi_low=self.markov_length_["xi_low"].to_numpy())
         self.window_details_ = win
         self.peak_time_ = win["peak_time"]
         self.transition_window_ = win["window"]

@@ -81,7 +81,7 @@ def fit_markov_length(radii, values, stderrs, floor: float = 2.0) -> dict:
     (only the smallest radius resolved: xi is bounded by the decay from that
     value to the noise floor of the next radius), ``"below-noise-floor"`` (no
     radius resolved: xi = 0 within resolution), ``"not-decaying"`` (slope >= 0:
-    xi = inf).
+    xi = inf), ``"not-estimable"`` (no finite value: xi = nan).
     """
     r = np.asarray(radii, float)
     v = np.asarray(values, float)
@@ -90,6 +90,9 @@ def fit_markov_length(radii, values, stderrs, floor: float = 2.0) -> dict:
     ok = np.isfinite(v) & (v > 0) & ~(v <= floor * np.nan_to_num(se, nan=0.0))
     out = {"xi": np.nan, "xi_low": np.nan, "xi_high": np.nan, "gamma": np.nan,
            "n_used": int(ok.sum()), "status": ""}
+    if not np.isfinite(v).any():
+        out["status"] = "not-estimable"
+        return out
     if ok.sum() == 0:
         out.update(xi=0.0, xi_low=0.0, xi_high=0.0, status="below-noise-floor")
         return out
@@ -173,7 +176,10 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         xi in lattice units; ``markov_length_ci_`` its 95 % interval and
         ``markov_length_status_`` how it was obtained (see :func:`fit_markov_length`).
     results_ : list of dict
-        One row per radius (probe protocol): r, value, stderr, mi_total, n_samples.
+        One row per radius (probe protocol): r, value, stderr, mi_total, n_samples,
+        note. A cell the estimator cannot handle (a singular covariance, e.g.
+        collinear clean pixels at t = 0) is reported as NaN with the reason in
+        ``note`` and ``notes_``, never as a number.
     radii_ : ndarray, lattice_ : Lattice, sites_ : list, estimator_ : CMIEstimator
     """
 
@@ -238,7 +244,12 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
                 continue
             empty_c = [i for i, r in enumerate(regs) if r.C.size == 0]
             todo = [i for i in range(len(regs)) if i not in empty_c]
-            res = self.estimator_.evaluate_regions(Xt, [regs[i] for i in todo], lattice=lattice)
+            try:
+                res = self.estimator_.evaluate_regions(Xt, [regs[i] for i in todo],
+                                                       lattice=lattice)
+            except np.linalg.LinAlgError as exc:  # e.g. collinear clean pixels at t = 0
+                self.notes_.append(f"not estimable at t={self.t}: {exc}")
+                res = [CMIResult(np.nan, np.nan, None, len(Xt))] * len(todo)
             full: list[CMIResult] = [CMIResult(0.0, 0.0, np.zeros(len(Xt)), len(Xt))] * len(regs)
             for i, r in zip(todo, res, strict=True):
                 full[i] = r
@@ -265,6 +276,7 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
         Xt = self._noised(X)
+        self.notes_ = []
         self._set_results(self._evaluate(Xt, self.lattice_), n_samples=len(X))
         return self
 
@@ -282,9 +294,10 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         self.markov_length_ = float(fit["xi"])
         self.markov_length_ci_ = (float(fit["xi_low"]), float(fit["xi_high"]))
         self.markov_length_status_ = fit["status"]
+        note = "; ".join(self.notes_)
         self.results_ = [
             {"r": int(r), "value": float(v), "stderr": float(s), "mi_total": self.mi_total_,
-             "mi_total_stderr": self.mi_total_stderr_, "n_samples": n_samples}
+             "mi_total_stderr": self.mi_total_stderr_, "n_samples": n_samples, "note": note}
             for r, v, s in zip(self.radii_, self.cmi_, self.cmi_stderr_, strict=True)
         ]
 
@@ -312,6 +325,7 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
         path = get_path(self.schedule)
+        self.notes_ = []
         per_t: dict[float, list] = {float(t): [] for t in times}
         for _, regs in self._regions(self.lattice_, self.radii_):
             res = self.estimator_.evaluate_path(X, z, path, [float(t) for t in times], regs,
