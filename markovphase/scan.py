@@ -72,8 +72,9 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
     does not open a window; the window is the contiguous run around the
     largest xi. The reported window spans both criteria's windows.
 
-    Cells whose value is NaN (not estimable) are left out. Returns a dict: ``window`` ((t_lo, t_hi) or None), ``peak_time``,
-    ``baseline``, ``peak``, ``by_cmi``, ``by_xi`` (each (lo, hi) or None).
+    Cells whose value is NaN (not estimable) are left out. Returns a dict:
+    ``window`` ((t_lo, t_hi) or None), ``peak_time``, ``baseline``, ``peak``,
+    ``by_cmi``, ``by_xi`` (each (lo, hi) or None).
     """
     times = np.asarray(times, float)
     c = np.asarray(cmi, float)

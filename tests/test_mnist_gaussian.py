@@ -17,7 +17,8 @@ from _exact import exact_cmi, linear_path_cov
 
 import markovphase as mp
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MNIST = SHARED / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
 pytestmark = pytest.mark.skipif(not MNIST.exists(), reason=f"shared MNIST file absent: {MNIST}")
 
 TIMES, RADII = [0.0, 0.2, 0.3, 0.5, 0.7], [1, 2, 4]

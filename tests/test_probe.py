@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
+from _exact import exact_cmi, linear_path_cov
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from markovphase import Lattice, MarkovProbe
 from markovphase.datasets.gaussian_field import gaussian_field_covariance, sample_gaussian_field
 from markovphase.probes.markov import fit_markov_length
-
-from _exact import exact_cmi, linear_path_cov
 
 SHAPE, MASS = (10, 10), 0.1
 
@@ -24,7 +23,8 @@ def test_probe_matches_exact_gaussian_cmi(field):
                         cmi="gaussian", random_state=0).fit(X)
     lat = Lattice(SHAPE, periodic=True)
     cov_t = linear_path_cov(cov0, t)
-    exact = [exact_cmi(cov_t, *(lambda g: (g.A, g.C, g.B))(lat.regions(None, r))) for r in (1, 2, 3)]
+    regions = [lat.regions(None, r) for r in (1, 2, 3)]
+    exact = [exact_cmi(cov_t, g.A, g.C, g.B) for g in regions]
     np.testing.assert_allclose(probe.cmi_, exact, atol=4 * probe.cmi_stderr_.max() + 1e-3)
     assert np.all(np.diff(exact) < 0) and exact[0] > 0.015  # noise creates decaying CMI
     assert probe.results_[0]["r"] == 1 and probe.results_[0]["value"] == probe.cmi_[0]

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _exact import exact_cmi, linear_path_cov
 
 from markovphase import Lattice, PhaseScan
 from markovphase.datasets.gaussian_field import gaussian_field_covariance, sample_gaussian_field
 from markovphase.scan import find_transition_window
-
-from _exact import exact_cmi, linear_path_cov
 
 SHAPE, MASS = (8, 8), 0.1
 TIMES = [0.0, 0.25, 0.5, 0.75, 1.0]
