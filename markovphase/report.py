@@ -8,6 +8,7 @@ Files written to ``out_dir``:
   provenance, the estimator and package versions (for reproducibility)
 - ``cmi_heatmap.png`` — CMI(t, r) as a heat map (nats)
 - ``markov_length.png`` — xi(t) with error bars and CMI(t) per radius, window shaded
+- ``probe_curve.png`` — instead of the two above, for probes without a radius
 - ``summary.txt`` — a short human-readable summary
 """
 
@@ -35,15 +36,42 @@ def _versions() -> dict[str, str]:
 
 
 def _estimator_label(scan) -> str:
+    """The registered name of the scan's estimator, with its parameters if not default."""
+    from . import plugins
+
     cmi = scan.cmi
     if isinstance(cmi, str):
         return cmi
-    return getattr(cmi, "__name__", type(cmi).__name__)
+    cls = cmi if isinstance(cmi, type) else type(cmi)
+    name = next((c.name for c in plugins.components("cmi") if c.obj is cls), cls.__name__)
+    if isinstance(cmi, type):
+        return name
+    changed = {k: v for k, v in cmi.get_params(deep=False).items()
+               if v != cls().get_params(deep=False).get(k)}
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in changed.items())})" if changed else name
+
+
+def _radius_free(scan) -> bool:
+    return bool(scan.results_["r"].isna().all())
 
 
 def summary_text(scan, dataset=None) -> str:
     """A few lines: what was measured, by which estimator, and what it found."""
     ml = scan.markov_length_
+    head = [
+        "markovphase phase scan",
+        f"dataset: {getattr(dataset, 'name', '?')} "
+        f"({scan.n_features_in_} features, lattice {scan.lattice_shape})",
+        f"probe: {scan.probe}   estimator: {_estimator_label(scan)}   schedule: {scan.schedule}",
+        f"cells: {scan.n_cells_computed_} computed, {scan.n_cells_cached_} from cache",
+        "",
+    ]
+    if _radius_free(scan):
+        res = scan.results_
+        lines = head + [f"{'t':>6} {'snr':>10} {'value':>12} {'stderr':>9}"]
+        lines += [f"{r.t:6.3f} {r.snr:10.4g} {r.value:12.5f} {r.stderr:9.5f}"
+                  for r in res.itertuples()]
+        return "\n".join(lines) + "\n"
     table = scan.cmi_table()
     r0 = table.columns[0]
     lines = [
@@ -74,6 +102,24 @@ def summary_text(scan, dataset=None) -> str:
         lines.append(f"transition window: t in [{lo:g}, {hi:g}] (peak at t={w['peak_time']:g}; "
                      f"by CMI: {w['by_cmi']}, by Markov length: {w['by_xi']})")
     return "\n".join(lines) + "\n"
+
+
+def plot_probe_curve(scan, path) -> None:
+    """Value against t (with stderr) for radius-free probes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    res = scan.results_
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(res["t"], res["value"], yerr=res["stderr"], fmt="o-", capsize=3)
+    ax.set_xlabel("diffusion time t")
+    ax.set_ylabel(f"{scan.probe} probe value")
+    ax.set_title(f"probe {scan.probe!r} along the path")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def plot_heatmap(scan, path) -> None:
@@ -141,8 +187,10 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
     """Write the report files of a fitted scan; returns their paths by name."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    figures = (("probe_curve.png",) if _radius_free(scan)
+               else ("cmi_heatmap.png", "markov_length.png"))
     paths = {name: out / name for name in ("results.csv", "markov_length.csv", "results.json",
-                                           "cmi_heatmap.png", "markov_length.png", "summary.txt")}
+                                           *figures, "summary.txt")}
     scan.results_.to_csv(paths["results.csv"], index=False)
     scan.markov_length_.to_csv(paths["markov_length.csv"], index=False)
     doc = {
@@ -164,7 +212,10 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
         "markov_length": _canonical(scan.markov_length_.to_dict(orient="records")),
     }
     paths["results.json"].write_text(json.dumps(doc, indent=2, default=repr))
-    plot_heatmap(scan, paths["cmi_heatmap.png"])
-    plot_markov_length(scan, paths["markov_length.png"])
+    if _radius_free(scan):
+        plot_probe_curve(scan, paths["probe_curve.png"])
+    else:
+        plot_heatmap(scan, paths["cmi_heatmap.png"])
+        plot_markov_length(scan, paths["markov_length.png"])
     paths["summary.txt"].write_text(summary_text(scan, dataset))
     return paths

@@ -109,6 +109,22 @@ def dataset_options(name: str, tokens: list[str]) -> dict:
     return params
 
 
+def parse_params(items: tuple[str, ...], option: str) -> dict:
+    """``("ridge=1e-6", "k=8")`` -> ``{"ridge": 1e-06, "k": 8}`` (Python literals, else str)."""
+    import ast
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint=option)
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
 @cli.command(
     name="scan",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
@@ -118,7 +134,11 @@ def dataset_options(name: str, tokens: list[str]) -> dict:
                    "options, e.g. --path FILE --crop 27.")
 @click.option("--cmi", default="gaussian", show_default=True,
               help="CMI estimator (see `markovphase plugins`).")
+@click.option("--cmi-param", multiple=True, metavar="KEY=VALUE",
+              help="Estimator parameter, repeatable (e.g. --cmi-param ridge=1e-6).")
 @click.option("--probe", default="cmi", show_default=True, help="Locality probe.")
+@click.option("--probe-param", multiple=True, metavar="KEY=VALUE",
+              help="Probe parameter, repeatable.")
 @click.option("--times", default="0:1:0.1", show_default=True,
               help="Diffusion times: comma list or start:stop:step.")
 @click.option("--radii", default=None,
@@ -140,8 +160,8 @@ def dataset_options(name: str, tokens: list[str]) -> dict:
               help="Write finished cells to OUT/cache and resume from them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def scan_command(ctx, dataset, cmi, probe, times, radii, site, patch, schedule, max_samples,
-                 n_jobs, seed, window_threshold, out_dir, cache, quiet):
+def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii, site, patch,
+                 schedule, max_samples, n_jobs, seed, window_threshold, out_dir, cache, quiet):
     """Measure CMI(t, r), the Markov length and the transition window of a dataset.
 
     \b
@@ -154,8 +174,10 @@ def scan_command(ctx, dataset, cmi, probe, times, radii, site, patch, schedule, 
     from .scan import PhaseScan
 
     try:
-        plugins.get("cmi", cmi)
+        cmi_cls = plugins.get("cmi", cmi)
         plugins.get("probe", probe)
+        cmi_spec = cmi_cls(**parse_params(cmi_param, "--cmi-param")) if cmi_param else cmi
+        probe_params = parse_params(probe_param, "--probe-param") or None
         ds = load_dataset(dataset, **dataset_options(dataset, list(ctx.args)))
     except (plugins.UnknownComponentError, TypeError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -172,7 +194,8 @@ def scan_command(ctx, dataset, cmi, probe, times, radii, site, patch, schedule, 
         radius_list = parse_ints(radii, "--radii")
     scan = PhaseScan(
         lattice_shape=ds.lattice_shape, n_channels=ds.n_channels, periodic=ds.periodic,
-        times=parse_floats(times, "--times"), radii=radius_list, probe=probe, cmi=cmi,
+        times=parse_floats(times, "--times"), radii=radius_list, probe=probe, cmi=cmi_spec,
+        probe_params=probe_params,
         sites=site_t, patch=patch, schedule=schedule, window_threshold=window_threshold,
         n_jobs=n_jobs, cache_dir=str(Path(out_dir) / "cache") if cache else None,
         random_state=seed, verbose=0 if quiet else 1,
