@@ -19,8 +19,19 @@ _LAZY = {
     "GaussianCMI": "markovphase.cmi.gaussian",
     "CopulaCMI": "markovphase.cmi.copula",
     "KNNCMI": "markovphase.cmi.knn",
+    "NeuralCMI": "markovphase.cmi.neural",
+    "MINECMI": "markovphase.cmi.mine",
     "MarkovProbe": "markovphase.probes.markov",
+    "DenoiserProbe": "markovphase.probes.denoiser",
     "PhaseScan": "markovphase.scan",
+    "LocalDenoiser": "markovphase.denoisers",
+    "GlobalDenoiser": "markovphase.denoisers",
+    "LinearLocalDenoiser": "markovphase.denoisers",
+    "PatchPosteriorDenoiser": "markovphase.denoisers",
+    "LocalitySchedule": "markovphase.schedule",
+    "HybridSampler": "markovphase.sampling",
+    "LatticeCrop": "markovphase.preprocessing",
+    "from_array": "markovphase.datasets.arrays",
 }
 
 __all__ = [

@@ -16,6 +16,8 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def markovphase_register_probes(register):
+    from .denoiser import DenoiserProbe
     from .markov import MarkovProbe
 
     register("cmi", MarkovProbe)
+    register("denoiser", DenoiserProbe)
