@@ -88,12 +88,10 @@ def _add_plugin_commands(group: click.Group) -> None:
 _commands_added = False
 
 
-def main(argv=None):
-    """Entry point of the ``markovphase`` console script."""
+def get_cli() -> click.Group:
+    """The ``markovphase`` click group with every built-in and plugin command added (once)."""
     global _commands_added
     if not _commands_added:
-        from . import scan_cli  # noqa: F401  (adds the scan command)
-
         # plugin load errors become one readable line each on stderr (not a
         # Python warning with a source location); `markovphase plugins` lists them
         with warnings.catch_warnings(record=True) as caught:
@@ -105,7 +103,12 @@ def main(argv=None):
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         _commands_added = True
-    return cli.main(args=argv, prog_name="markovphase", standalone_mode=True)
+    return cli
+
+
+def main(argv=None):
+    """Entry point of the ``markovphase`` console script."""
+    return get_cli().main(args=argv, prog_name="markovphase", standalone_mode=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

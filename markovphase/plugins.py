@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = (
     "markovphase.cmi",
     "markovphase.probes",
     "markovphase.datasets",
+    "markovphase.commands",
 )
 
 #: component kind -> name of the hook that registers it

@@ -12,7 +12,6 @@ import click
 import numpy as np
 
 from . import plugins
-from .cli import cli
 
 
 def parse_floats(text: str, name: str) -> list[float]:
@@ -125,7 +124,7 @@ def parse_params(items: tuple[str, ...], option: str) -> dict:
     return out
 
 
-@cli.command(
+@click.command(
     name="scan",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
 )

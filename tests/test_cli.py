@@ -243,6 +243,6 @@ def test_a_command_hook_that_raises_is_skipped():
     group = _group()
     with pytest.warns(plugins.PluginWarning, match="raises"):
         _add_plugin_commands(group)
-    assert set(group.commands) == {"plugins"}
+    assert "half" not in group.commands and {"plugins", "scan", "sample"} <= set(group.commands)
     (err,) = [e for e in plugins.load_errors() if e["plugin"] == "raises"]
     assert err["error"] == "RuntimeError: command hook failed"

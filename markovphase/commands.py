@@ -1,0 +1,14 @@
+"""Built-in commands, added through the same hook as third-party plugin commands."""
+
+from __future__ import annotations
+
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def markovphase_register_commands(cli):
+    from .sample_cli import sample_command
+    from .scan_cli import scan_command
+
+    cli.add_command(scan_command)
+    cli.add_command(sample_command)

@@ -1,0 +1,390 @@
+"""``markovphase sample``: the schedule experiment (hybrid sampling, quality, FLOPs, time).
+
+It is added to the command line by :mod:`markovphase.commands` through the
+``markovphase_register_commands`` hook, like any plugin command.
+
+:func:`run_experiment` does the work (also used by ``examples/hybrid_sampling.py``
+and ``benchmarks/hybrid_mnist.py``):
+
+1. load a dataset, split it into training rows and held-out rows;
+2. fit a global denoiser and one local denoiser per radius (trained networks,
+   ``denoiser="network"``, or closed-form Wiener filters, ``"linear"``);
+3. build the schedules: the presets ``local-global-local`` (local for
+   t outside the window, global inside), ``global-local-global``, ``all-local``,
+   ``all-global``, hand-written JSON files, and optionally the schedule derived
+   from a :class:`~markovphase.scan.PhaseScan` of the training rows;
+4. sample every schedule from the *same* starting noise (a paired comparison)
+   and score the samples against the real data with :mod:`markovphase.metrics`,
+   each metric next to its held-out-real baseline; FLOPs and wall time per phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from .schedule import LocalitySchedule
+
+__all__ = ["run_experiment", "preset_schedules", "denoiser_gap", "PRESETS"]
+
+PRESETS = ("local-global-local", "global-local-global", "all-local", "all-global")
+
+
+def preset_schedules(radius: int, window=(0.2, 0.5), names=PRESETS) -> dict:
+    """The preset schedules with local radius ``radius`` and window ``(lo, hi)``.
+
+    ``local-global-local``: r on ``[0, lo)`` and ``[hi, 1]``, global on ``[lo, hi)``
+    (the paper's r = 3 with window (0.2, 0.5)); ``global-local-global`` the
+    reverse; ``all-local``; ``all-global``.
+    """
+    lo, hi = (float(w) for w in window)
+    if not 0 < lo < hi < 1:
+        raise ValueError(f"window={window!r} must satisfy 0 < lo < hi < 1")
+    table = {
+        "local-global-local": [(0, lo, radius), (lo, hi, None), (hi, 1, radius)],
+        "global-local-global": [(0, lo, None), (lo, hi, radius), (hi, 1, None)],
+        "all-local": [(0, 1, radius)],
+        "all-global": [(0, 1, None)],
+    }
+    unknown = set(names) - set(table)
+    if unknown:
+        raise ValueError(f"unknown preset(s) {sorted(unknown)}; expected {list(table)}")
+    return {n: LocalitySchedule(table[n], metadata={"preset": n}) for n in names}
+
+
+def _fit_denoisers(kind, radii, X, lattice_shape, n_channels, periodic, covariance, params, seed,
+                   verbose, center=False):
+    if kind == "network":
+        from .denoisers import GlobalDenoiser, LocalDenoiser
+
+        common = {"lattice_shape": lattice_shape, "n_channels": n_channels,
+                  "periodic": periodic, "random_state": seed, "verbose": verbose,
+                  "device": "cpu", **params}
+        g = GlobalDenoiser(**common)
+        loc = {r: LocalDenoiser(radius=r, **common) for r in radii}
+    elif kind == "linear":
+        from .denoisers import LinearLocalDenoiser
+
+        common = {"lattice_shape": lattice_shape, "n_channels": n_channels,
+                  "periodic": periodic, "covariance": covariance, **params}
+        g = LinearLocalDenoiser(radius=None, **common)
+        loc = {r: LinearLocalDenoiser(radius=r, **common) for r in radii}
+    else:
+        raise ValueError(f"denoiser={kind!r}; expected 'network' or 'linear'")
+    if center:
+        from .sampling import CenteredDenoiser
+
+        g = CenteredDenoiser(g)
+        loc = {r: CenteredDenoiser(e) for r, e in loc.items()}
+    times = {}
+    for name, est in [("global", g)] + [(f"r={r}", e) for r, e in loc.items()]:
+        t0 = time.perf_counter()
+        est.fit(X)
+        times[name] = time.perf_counter() - t0
+    return g, loc, times
+
+
+def _quality(ds, X_train, y_train, X_held, X_gen, classifier):
+    from . import metrics
+
+    shape = tuple(ds.lattice_shape)
+    if ds.covariance is not None:
+        rows = []
+        for stat in ("frobenius", "kl"):
+            if stat == "kl" and len(X_gen) <= X_gen.shape[1]:
+                continue
+            g = metrics.covariance_error(X_gen, ds.covariance, statistic=stat, n_null=50)
+            h = metrics.covariance_error(X_held, ds.covariance, statistic=stat, n_null=50)
+            rows.append({"metric": f"covariance_{stat}", "generated": g["stat"],
+                         "baseline": h["stat"], "unit": "", "null_q95": g["null_q95"]})
+        return pd.DataFrame(rows)
+    if classifier is not None:
+        return metrics.image_quality(X_train, y_train, X_held, X_gen, classifier=classifier)
+    return metrics.physics_quality(X_train, X_held, X_gen, shape, periodic=ds.periodic)
+
+
+def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=0):
+    """Held-out x0-MSE of each local denoiser against the global one, per time.
+
+    Every denoiser sees the same noisy rows ``x_t = alpha x0 + sigma z`` (one
+    draw of ``z`` per time, a paired comparison). Returns a DataFrame with
+    ``t, r, local_mse, global_mse, gap = local - global`` (data units^2 per
+    feature) and ``rel_gap = gap / global_mse``.
+    """
+    from .diffusion import get_path
+
+    path = get_path(getattr(getattr(global_denoiser, "estimator_", global_denoiser),
+                            "schedule", "linear"))
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for t in times:
+        z = rng.standard_normal(X.shape)
+        xt = float(path.alpha(t)) * X + float(path.sigma(t)) * z
+        g = float(np.mean((global_denoiser.denoise(xt, float(t)) - X) ** 2))
+        for r, den in local_denoisers.items():
+            m = float(np.mean((den.denoise(xt, float(t)) - X) ** 2))
+            rows.append({"t": float(t), "r": int(r), "local_mse": m, "global_mse": g,
+                         "gap": m - g, "rel_gap": (m - g) / g if g > 0 else np.inf})
+    return pd.DataFrame(rows)
+
+
+def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples=500,
+                   radius=3, window=(0.2, 0.5), presets=PRESETS, schedules=None,
+                   derive=True, scan_params=None, tolerance=0.01, denoiser="network",
+                   denoiser_params=None, steps=20, method="heun", center=False, gap_radii=None,
+                   gap_times=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                   gap_tolerance=0.05, random_state=0, verbose=0, out_dir=None) -> dict:
+    """Run the schedule experiment; returns tables, samples and schedules.
+
+    Parameters
+    ----------
+    dataset, dataset_params : a registered dataset and its parameters.
+    n_train : training rows (the rest, up to ``n_samples``, are held out).
+    n_samples : samples per schedule (and held-out rows for the baseline).
+    radius, window, presets : the preset schedules (:func:`preset_schedules`).
+    schedules : dict name -> LocalitySchedule / JSON path, extra schedules.
+    derive : bool
+        Add the schedule ``derived`` from a PhaseScan of the training rows.
+    scan_params : dict
+        PhaseScan parameters (default times 0.1..0.9, radii (1, 2, 3), cmi "knn",
+        the lattice of the dataset); ``n_scan`` (rows used, default 2000).
+    tolerance : float
+        :meth:`LocalitySchedule.from_scan` tolerance (units of the probe value).
+    denoiser : {"network", "linear"}
+    denoiser_params : dict, passed to the denoisers (epochs, width, ...).
+    steps, method : the sampler's.
+    gap_radii : sequence of int or None
+        Also derive a schedule ``derived-gap`` from the fitted denoisers
+        themselves (:func:`denoiser_gap` on rows outside the training and
+        baseline sets): at each of ``gap_times`` the smallest radius whose
+        relative excess MSE over the global denoiser is ``<= gap_tolerance``.
+    center : bool
+        Wrap every denoiser in :class:`~markovphase.sampling.CenteredDenoiser`
+        (per-pixel mean removed; lets convolutional local networks represent
+        a position-dependent mean).
+    out_dir : str or None
+        Writes ``summary.csv``, ``metrics.csv``, ``phases.csv``, ``schedules/*.json``,
+        ``samples.npz``, ``samples.png`` and ``result.json``.
+
+    Returns
+    -------
+    dict with ``summary`` (one row per schedule: flops_per_sample,
+    flops_vs_all_global, sample_wall_s, ...), ``metrics`` (schedule, metric,
+    generated, baseline), ``phases``, ``samples``, ``schedules``, ``fit_seconds``.
+    """
+    from . import load_dataset
+    from .metrics import FeatureClassifier
+    from .sampling import HybridSampler
+
+    ds = load_dataset(dataset, **(dataset_params or {}))
+    rng = np.random.default_rng(random_state)
+    n_train = min(int(n_train), len(ds.X) - 2)
+    idx = rng.permutation(len(ds.X))
+    tr, ho = idx[:n_train], idx[n_train:n_train + int(n_samples)]
+    X_train, X_held = ds.X[tr], ds.X[ho]
+    y_train = None if ds.target is None else np.asarray(ds.target)[tr]
+
+    scheds = dict(preset_schedules(radius, window, presets)) if presets else {}
+    for name, s in (schedules or {}).items():
+        scheds[name] = s if isinstance(s, LocalitySchedule) else LocalitySchedule.from_json(s)
+    scan = None
+    if derive:
+        from .scan import PhaseScan
+
+        sp = {"times": tuple(np.round(np.linspace(0.1, 0.9, 9), 6)), "radii": (1, 2, 3),
+              "cmi": "knn", **(scan_params or {})}
+        n_scan = int(sp.pop("n_scan", 2000))
+        scan = PhaseScan(lattice_shape=ds.lattice_shape, n_channels=ds.n_channels,
+                         periodic=ds.periodic, random_state=random_state, verbose=verbose,
+                         **sp).fit(X_train[:n_scan])
+        radii_avail = sorted({radius, *[int(r) for r in sp["radii"]]})
+        scheds["derived"] = LocalitySchedule.from_scan(scan, tolerance,
+                                                       max_radius=max(sp["radii"]),
+                                                       allowed_radii=radii_avail)
+    gap_radii = tuple(int(r) for r in (gap_radii or ()))
+    radii = sorted({r for s in scheds.values() for r in s.radii} | set(gap_radii))
+    g, loc, fit_s = _fit_denoisers(denoiser, radii, X_train, ds.lattice_shape, ds.n_channels,
+                                   ds.periodic, ds.covariance, denoiser_params or {},
+                                   random_state, verbose, center)
+    gap_table = None
+    if gap_radii:
+        X_probe = ds.X[idx[n_train + int(n_samples):n_train + 2 * int(n_samples)]]
+        if len(X_probe) < 2:
+            X_probe = X_held
+        gap_table = denoiser_gap(g, {r: loc[r] for r in gap_radii}, X_probe, gap_times,
+                                 random_state)
+        best = (gap_table[gap_table.rel_gap <= gap_tolerance].sort_values("r")
+                .groupby("t").r.first())
+        tt = np.asarray(sorted(gap_table.t.unique()))
+        scheds["derived-gap"] = LocalitySchedule.from_radii(
+            tt, [best.get(t, None) for t in tt], allowed_radii=list(gap_radii),
+            metadata={"source": "denoiser gap of the fitted networks",
+                      "tolerance": gap_tolerance})
+    classifier = None
+    if ds.covariance is None and y_train is not None and len(ds.lattice_shape) == 2:
+        classifier = FeatureClassifier(random_state=random_state).fit(X_train, y_train)
+
+    samples, rows, metric_rows, phase_rows = {}, [], [], []
+    for name, sched in scheds.items():
+        smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
+                            g if sched.uses_global else None, steps=steps, method=method,
+                            random_state=random_state, verbose=verbose)
+        X_gen = smp.sample(int(n_samples))
+        samples[name] = X_gen
+        st = smp.stats_
+        rows.append({"schedule": name, "global_fraction": sched.global_fraction(),
+                     "flops_per_sample": st["flops_per_sample"],
+                     "sample_wall_s": st["total_wall_s"], "denoise_wall_s": st["denoise_wall_s"],
+                     "n_calls": st["n_calls"], "schedule_text": str(sched)})
+        phase_rows.append(smp.phases_.assign(schedule=name))
+        q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
+        metric_rows.append(q.assign(schedule=name))
+    summary = pd.DataFrame(rows)
+    if "all-global" in scheds:
+        ref = summary.set_index("schedule").loc["all-global"]
+        summary["flops_vs_all_global"] = summary.flops_per_sample / ref.flops_per_sample
+        summary["wall_vs_all_global"] = summary.sample_wall_s / ref.sample_wall_s
+    mt = pd.concat(metric_rows, ignore_index=True)
+    mt = mt[["schedule"] + [c for c in mt.columns if c != "schedule"]]
+    phases = pd.concat(phase_rows, ignore_index=True)
+    result = {"summary": summary, "metrics": mt, "phases": phases, "samples": samples,
+              "schedules": scheds, "fit_seconds": fit_s, "scan": scan, "dataset": ds,
+              "held_out": X_held, "gap": gap_table}
+    if out_dir is not None:
+        write_outputs(result, out_dir)
+    return result
+
+
+def write_outputs(result: dict, out_dir) -> Path:
+    """Write the experiment's tables, schedules, samples and figure to ``out_dir``."""
+    out = Path(out_dir)
+    (out / "schedules").mkdir(parents=True, exist_ok=True)
+    result["summary"].to_csv(out / "summary.csv", index=False)
+    result["metrics"].to_csv(out / "metrics.csv", index=False)
+    result["phases"].to_csv(out / "phases.csv", index=False)
+    for name, s in result["schedules"].items():
+        s.to_json(out / "schedules" / f"{name}.json")
+    np.savez_compressed(out / "samples.npz", **{k.replace("-", "_"): v
+                                                for k, v in result["samples"].items()})
+    with open(out / "result.json", "w", encoding="utf-8") as fh:
+        json.dump({"summary": result["summary"].to_dict(orient="records"),
+                   "fit_seconds": result["fit_seconds"]}, fh, indent=2, default=float)
+    plot_samples(result, out / "samples.png")
+    return out
+
+
+def plot_samples(result: dict, path, n_show: int = 8):
+    """One row of samples per schedule (plus held-out real), with its schedule drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ds = result["dataset"]
+    shape = tuple(ds.lattice_shape)
+    names = list(result["samples"])
+    rows = [("real (held out)", result["held_out"])] + [(n, result["samples"][n]) for n in names]
+    fig, axes = plt.subplots(len(rows), n_show + 1, figsize=(1.3 * (n_show + 2), 1.3 * len(rows)),
+                             gridspec_kw={"width_ratios": [2.5] + [1] * n_show})
+    for i, (name, X) in enumerate(rows):
+        ax0 = axes[i, 0]
+        if name in result["schedules"]:
+            result["schedules"][name].plot(ax=ax0)
+            ax0.set_xlabel("")
+            ax0.set_ylabel("")
+            ax0.tick_params(labelsize=6)
+        else:
+            ax0.axis("off")
+        ax0.set_title(name, fontsize=8)
+        for j in range(n_show):
+            ax = axes[i, j + 1]
+            ax.axis("off")
+            if j < len(X) and len(shape) == 2:
+                ax.imshow(X[j].reshape(shape), cmap="gray")
+            elif j < len(X):
+                ax.plot(X[j])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _parse_kv(items) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} must be KEY=VALUE")
+        k, v = item.split("=", 1)
+        try:
+            out[k.replace("-", "_")] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.replace("-", "_")] = v
+    return out
+
+
+@click.command(name="sample")
+@click.option("--dataset", default="mnist", show_default=True, help="A registered dataset.")
+@click.option("--data", "data_params", multiple=True, metavar="KEY=VALUE",
+              help="Dataset parameter, e.g. --data path=t10k-images-idx3-ubyte.gz --data crop=27.")
+@click.option("--n-train", default=2000, show_default=True, type=click.IntRange(min=2))
+@click.option("--n-samples", default=500, show_default=True, type=click.IntRange(min=2))
+@click.option("--radius", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Local radius of the preset schedules.")
+@click.option("--window", default="0.2,0.5", show_default=True,
+              help="Global window (lo,hi) of the preset schedules.")
+@click.option("--preset", "presets", multiple=True, type=click.Choice(PRESETS),
+              help="Preset schedules to run (default: all four).")
+@click.option("--schedule", "schedule_files", multiple=True, metavar="NAME=PATH",
+              help="Extra schedule from a JSON file (markovphase.schedule schema).")
+@click.option("--derive/--no-derive", default=True, show_default=True,
+              help="Add the schedule derived from a PhaseScan of the training rows.")
+@click.option("--scan", "scan_params", multiple=True, metavar="KEY=VALUE",
+              help="PhaseScan parameter for the derived schedule, e.g. --scan cmi=knn.")
+@click.option("--tolerance", default=0.01, show_default=True, type=float,
+              help="Tolerance of the derived schedule (units of the scan's values).")
+@click.option("--denoiser", default="network", show_default=True,
+              type=click.Choice(["network", "linear"]))
+@click.option("--denoiser-param", "denoiser_params", multiple=True, metavar="KEY=VALUE",
+              help="Denoiser parameter, e.g. --denoiser-param epochs=5.")
+@click.option("--center/--no-center", default=False, show_default=True,
+              help="Fit the denoisers on per-pixel centred data (CenteredDenoiser).")
+@click.option("--steps", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--method", default="heun", show_default=True,
+              type=click.Choice(["heun", "euler", "ddim"]))
+@click.option("--random-state", default=0, show_default=True, type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (tables, schedules, samples, figure).")
+@click.option("-v", "--verbose", count=True)
+def sample_command(dataset, data_params, n_train, n_samples, radius, window, presets,
+                   schedule_files, derive, scan_params, tolerance, denoiser, denoiser_params,
+                   center, steps, method, random_state, out_dir, verbose):
+    """Sample with locality schedules; report quality, FLOPs and wall time per schedule.
+
+    \b
+    markovphase sample --dataset mnist --data path=.../t10k-images-idx3-ubyte.gz \\
+        --data crop=27 --denoiser-param epochs=5 --out sample-report/
+    """
+    try:
+        lo, hi = (float(x) for x in window.split(","))
+    except ValueError:
+        raise click.BadParameter(f"--window {window!r} must be two numbers lo,hi") from None
+    files = _parse_kv(schedule_files)
+    res = run_experiment(dataset=dataset, dataset_params=_parse_kv(data_params), n_train=n_train,
+                         n_samples=n_samples, radius=radius, window=(lo, hi),
+                         presets=presets or PRESETS, schedules={k: os.fspath(v) for k, v in
+                                                                files.items()},
+                         derive=derive, scan_params=_parse_kv(scan_params), tolerance=tolerance,
+                         denoiser=denoiser, denoiser_params=_parse_kv(denoiser_params),
+                         steps=steps, method=method, center=center, random_state=random_state,
+                         verbose=verbose, out_dir=out_dir)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        click.echo(res["summary"].drop(columns=["schedule_text"]).to_string(index=False))
+        click.echo("")
+        click.echo(res["metrics"].pivot_table(index="metric", columns="schedule",
+                                              values="generated").to_string())
+    click.echo(f"\nwritten to {out_dir}")

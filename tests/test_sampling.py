@@ -1,0 +1,238 @@
+"""The hybrid sampler on the Gaussian free field, where everything is exact.
+
+For Gaussian data the posterior mean is linear, so the closed-form
+``LinearLocalDenoiser`` with the exact covariance is the Bayes denoiser
+(global, radius=None) and the whole sampler is a linear map ``x_0 = M x_1``:
+sampling from the identity gives ``M`` and the exact covariance of the
+sampler's output, ``M M^T``, with no sampling noise. That separates the
+discretisation/locality bias from Monte-Carlo error.
+"""
+
+import numpy as np
+import pytest
+
+from markovphase.datasets.gaussian_field import gaussian_field_covariance
+from markovphase.denoisers import LinearLocalDenoiser, LocalDenoiser
+from markovphase.metrics import covariance_error
+from markovphase.sampling import HybridSampler, analytic_flops, as_denoiser, time_grid
+from markovphase.schedule import LocalitySchedule
+
+SHAPE, MASS = (8, 8), 1.0
+D = 64
+SIGMA = gaussian_field_covariance(SHAPE, MASS)
+HYBRID = LocalitySchedule([(0.0, 0.3, 2), (0.3, 0.7, None), (0.7, 1.0, 2)])
+
+
+def wiener(radius, schedule="linear"):
+    return LinearLocalDenoiser(lattice_shape=SHAPE, radius=radius, periodic=True,
+                               schedule=schedule, covariance=SIGMA,
+                               mean=np.zeros(D)).fit(np.zeros((2, D)))
+
+
+@pytest.fixture(scope="module")
+def dens():
+    return {r: wiener(r) for r in (None, 0, 1, 2)}
+
+
+def transfer_cov(sampler):
+    """Exact output covariance ``M M^T`` of a linear sampler (rows of the output are M^T)."""
+    O = sampler.sample(x_start=np.eye(D))
+    return O.T @ O
+
+
+def rel_err(C):
+    return np.linalg.norm(C - SIGMA) / np.linalg.norm(SIGMA)
+
+
+def test_exact_global_sampler_converges_at_the_method_order(dens):
+    errs = {m: [rel_err(transfer_cov(HybridSampler(None, global_denoiser=dens[None], steps=n,
+                                                    method=m))) for n in (10, 20, 40)]
+            for m in ("euler", "heun")}
+    e, h = np.array(errs["euler"]), np.array(errs["heun"])
+    # Euler is first order, Heun second order: halving the step divides the error by ~2 / ~4
+    np.testing.assert_allclose(e[:-1] / e[1:], 2.0, rtol=0.15)
+    np.testing.assert_allclose(h[:-1] / h[1:], 4.0, rtol=0.25)
+    assert h[-1] < 2e-3
+
+
+def test_euler_on_the_linear_path_is_ddim(dens):
+    x = np.random.default_rng(0).standard_normal((5, D))
+    a = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=12, method="euler").sample(x_start=x)
+    b = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=12, method="ddim").sample(x_start=x)
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_ddim_on_a_variance_preserving_path_is_exact_in_the_limit():
+    g = wiener(None, schedule="cosine")
+    errs = [rel_err(transfer_cov(HybridSampler(None, global_denoiser=g, steps=n, method="ddim",
+                                               schedule_path="cosine"))) for n in (10, 40)]
+    assert errs[0] / errs[1] == pytest.approx(4.0, rel=0.2)  # first order in the step
+    with pytest.raises(ValueError, match="method='heun' integrates the linear path.*ddim"):
+        HybridSampler(None, global_denoiser=g, method="heun", schedule_path="cosine").sample(2)
+
+
+def test_hybrid_sampler_matches_exact_covariance_within_sampling_error(dens):
+    """Acceptance: local r=2 outside [0.3, 0.7], global inside; Heun, 20 steps."""
+    sampler = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=20, method="heun",
+                            random_state=0)
+    n = 2000
+    bias = rel_err(transfer_cov(sampler))  # exact: discretisation + locality
+    X = sampler.sample(n)
+    for stat in ("frobenius", "kl"):
+        res = covariance_error(X, SIGMA, statistic=stat, n_null=100, random_state=1)
+        assert res["p_value"] > 0.01, res
+    null = covariance_error(X, SIGMA, n_null=100, random_state=1)
+    assert bias < 0.02 < null["null_mean"]  # the exact bias is far below the sampling error
+    # the test has power: an all-local r = 0 sampler is rejected by a wide margin
+    bad = HybridSampler(LocalitySchedule.constant(0), dens[0], steps=20, random_state=0)
+    res = covariance_error(bad.sample(n), SIGMA, n_null=100, random_state=1)
+    assert res["p_value"] < 0.02 and res["z"] > 20
+
+
+def test_locality_bias_shrinks_with_radius(dens):
+    errs = [rel_err(transfer_cov(HybridSampler(LocalitySchedule.constant(r), dens[r], steps=20)))
+            for r in (0, 1, 2)]
+    hybrid = rel_err(transfer_cov(HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=20)))
+    assert errs[0] > errs[1] > errs[2] > hybrid
+
+
+def test_phase_accounting(dens):
+    steps = 20
+    s = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=steps, method="heun")
+    s.sample(50, random_state=0)
+    grid = time_grid(steps)
+    evals = np.concatenate([grid[:-1], grid[1:-1]])  # predictor at t_k, corrector at t_{k+1} > 0
+    p = s.phases_
+    assert list(p.radius) == [2, None, 2]
+    for _, row in p.iterrows():
+        inside = (evals >= row.t_lo) & ((evals < row.t_hi) | (row.t_hi == 1.0))
+        assert row.n_calls == inside.sum()
+    assert s.stats_["n_calls"] == 2 * steps - 1
+    # analytic FLOPs: each call of a radius-2 filter on 50 rows, at an interior time
+    per_call = analytic_flops(dens[2], 50, 0.1)
+    m = 25.0
+    assert per_call == pytest.approx(50 * (D * 2 * m + 3 * D) + D * (m**3 / 3 + 3 * m**2))
+    assert p.flops[0] == pytest.approx(p.n_calls[0] * per_call)
+    # per row, a global filter costs 2 d + 3 FLOPs per feature, a radius-2 one 2 * 25 + 3
+    def per_row(den):
+        return (analytic_flops(den, 100, 0.5) - analytic_flops(den, 50, 0.5)) / 50
+
+    assert per_row(dens[None]) / per_row(dens[2]) == pytest.approx((2 * D + 3) / (2 * m + 3))
+    summary = s.phase_summary()
+    assert set(summary.kind) == {"global", "local r=2"}
+    assert summary.n_calls.sum() == 2 * steps - 1
+
+
+def test_torch_flops_match_the_convolution_count():
+    shape, w = (4, 4), 8
+    X = np.random.default_rng(0).standard_normal((10, 16))
+    net = LocalDenoiser(lattice_shape=shape, radius=1, depth=0, width=w, epochs=0,
+                        device="cpu", random_state=0).fit(X)
+    s = HybridSampler(LocalitySchedule.constant(1), net, steps=3, method="euler")
+    s.sample(7, random_state=0)
+    hw = 16
+    per_sample = (2 * hw * 9 * w + 2 * hw * w  # 3x3 conv (1 -> w), 1x1 out (w -> 1)
+                  + 2 * 17 * 64 + 2 * 64 * 2 * w)  # time-embedding MLP
+    assert s.stats_["total_flops"] == pytest.approx(3 * 7 * per_sample)
+    assert s.stats_["flops_per_sample"] == pytest.approx(3 * per_sample)
+
+
+def test_adapters_and_errors(dens):
+    class X0:
+        def predict_x0(self, X, t):
+            return np.zeros_like(X)
+
+    x = np.ones((3, D))
+    out = HybridSampler(LocalitySchedule.constant(1), {1: X0()}, steps=4,
+                        method="euler").sample(x_start=x)
+    np.testing.assert_allclose(out, 0.0)  # the last Euler step returns x0_hat
+    f = as_denoiser(lambda X, t: 0.5 * X)
+    assert f.denoise(x, 0.3)[0, 0] == 0.5
+    with pytest.raises(TypeError, match="not a denoiser"):
+        as_denoiser(3)
+    with pytest.raises(ValueError, match=r"radii \[2\] with no denoiser"):
+        HybridSampler(HYBRID, {1: dens[1]}, dens[None]).sample(2)
+    with pytest.raises(ValueError, match="global_denoiser=None"):
+        HybridSampler(HYBRID, {2: dens[2]}).sample(2)
+    with pytest.raises(ValueError, match="method='rk4'"):
+        HybridSampler(None, global_denoiser=dens[None], method="rk4").sample(2)
+    with pytest.raises(ValueError, match="n_samples=0"):
+        HybridSampler(None, global_denoiser=dens[None]).sample(0)
+    with pytest.raises(ValueError, match="steps=0"):
+        HybridSampler(None, global_denoiser=dens[None], steps=0).sample(2)
+    # a schedule given as JSON text works the same as the object
+    a = HybridSampler(HYBRID.to_json(), {2: dens[2]}, dens[None], steps=5).sample(4, random_state=3)
+    b = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=5).sample(4, random_state=3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_sample_command_writes_the_report(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from markovphase.cli import get_cli
+
+    cli = get_cli()
+
+    sched = tmp_path / "mine.json"
+    LocalitySchedule([(0, 0.5, 1), (0.5, 1, None)]).to_json(sched)
+    out = tmp_path / "report"
+    args = ["sample", "--dataset", "gaussian-field", "--data", "shape=6,6", "--data", "mass=1.0",
+            "--data", "n_samples=600", "--n-train", "300", "--n-samples", "200",
+            "--radius", "1", "--window", "0.3,0.7", "--preset", "all-global", "--preset",
+            "local-global-local", "--schedule", f"mine={sched}", "--no-derive",
+            "--denoiser", "linear", "--steps", "6", "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    for f in ("summary.csv", "metrics.csv", "phases.csv", "samples.npz", "samples.png",
+              "schedules/mine.json", "schedules/all-global.json"):
+        assert (out / f).exists(), f
+    summary = {r["schedule"]: r for r in json.loads((out / "result.json").read_text())["summary"]}
+    assert set(summary) == {"all-global", "local-global-local", "mine"}
+    assert summary["all-global"]["flops_vs_all_global"] == 1.0
+    assert summary["local-global-local"]["flops_vs_all_global"] < 1.0
+    assert LocalitySchedule.from_json(out / "schedules" / "mine.json").radius_at(0.2) == 1
+    bad = CliRunner().invoke(cli, args[:-2] + ["--window", "0.7", "--out", str(out)])
+    assert bad.exit_code != 0 and "--window" in bad.output
+
+
+def test_centered_denoiser_adds_back_the_mean_exactly():
+    from markovphase.sampling import CenteredDenoiser
+
+    rng = np.random.default_rng(5)
+    mu = np.linspace(-1, 1, D)
+    X = rng.standard_normal((400, D)) @ np.linalg.cholesky(SIGMA).T + mu
+    c = CenteredDenoiser(LinearLocalDenoiser(lattice_shape=SHAPE, radius=1, periodic=True,
+                                             covariance=SIGMA, mean=np.zeros(D))).fit(X)
+    direct = LinearLocalDenoiser(lattice_shape=SHAPE, radius=1, periodic=True, covariance=SIGMA,
+                                 mean=X.mean(0)).fit(X)
+    xt = 0.6 * X[:5] + 0.4 * rng.standard_normal((5, D))
+    np.testing.assert_allclose(c.denoise(xt, 0.4), direct.denoise(xt, 0.4), atol=1e-12)
+    np.testing.assert_allclose(c.denoise(xt, 1.0), np.broadcast_to(X.mean(0), xt.shape))
+    assert c.flops(5, 0.4) == pytest.approx(analytic_flops(c.estimator_, 5, 0.4) + 3 * 5 * D)
+
+
+def test_denoiser_gap_matches_the_exact_wiener_mse(dens):
+    from markovphase.sample_cli import denoiser_gap
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((3000, D)) @ np.linalg.cholesky(SIGMA).T
+    table = denoiser_gap(dens[None], {0: dens[0], 1: dens[1], 2: dens[2]}, X, [0.3, 0.6])
+    for _, row in table.iterrows():
+        exact_local = dens[row.r].exact_mse(row.t).mean()
+        exact_global = dens[None].exact_mse(row.t).mean()
+        assert row.local_mse == pytest.approx(exact_local, rel=0.03)
+        assert row.global_mse == pytest.approx(exact_global, rel=0.03)
+        # paired noise: the gap is far more precise than either MSE
+        assert row.gap == pytest.approx(exact_local - exact_global, rel=0.1, abs=2e-4)
+    at = table[table.t == 0.6].set_index("r").rel_gap
+    assert at[0] > at[1] > at[2] > -1e-3
+
+
+def test_analytic_flops_of_the_global_wiener_filter(dens):
+    # one shared Cholesky of the d x d matrix, one pair of solves per site, d^2 weights per row
+    n = 7
+    expected = n * (D * 2 * D + 3 * D) + D**3 / 3 + D**2 + 2 * D * D**2
+    assert analytic_flops(dens[None], n, 0.5) == pytest.approx(expected)
+    assert analytic_flops(dens[None], n, 1.0) == n * D  # alpha = 0: the mean, no filter
