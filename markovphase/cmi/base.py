@@ -57,7 +57,9 @@ def check_triple(A, C, B=None, *, min_samples: int = 2, allow_constant: bool = F
     B = np.empty((A.shape[0], 0)) if B is None else as_2d(B, "B")
     for name, arr in (("A", A), ("C", C)):
         if arr.shape[1] == 0:
-            raise ValueError(f"{name} is empty (0 columns): I(A;C|B) needs at least one {name} variable")
+            raise ValueError(
+                f"{name} is empty (0 columns): I(A;C|B) needs at least one {name} variable"
+            )
     n = {A.shape[0], B.shape[0], C.shape[0]}
     if len(n) != 1:
         raise ValueError(
