@@ -14,7 +14,8 @@ def test_crop_keeps_the_top_left_window():
 
 def test_crop_with_offset_and_channels():
     X = np.random.default_rng(0).normal(size=(3, 6 * 5 * 2))
-    out = LatticeCrop(lattice_shape=(6, 5), size=(2, 3), offset=(1, 2), n_channels=2).fit_transform(X)
+    crop = LatticeCrop(lattice_shape=(6, 5), size=(2, 3), offset=(1, 2), n_channels=2)
+    out = crop.fit_transform(X)
     np.testing.assert_array_equal(out.reshape(3, 2, 3, 2), X.reshape(3, 6, 5, 2)[:, 1:3, 2:5])
 
 

@@ -17,7 +17,11 @@ def markovphase_register_cmi_estimators(register):
     from .copula import CopulaCMI
     from .gaussian import GaussianCMI
     from .knn import KNNCMI
+    from .mine import MINECMI
+    from .neural import NeuralCMI
 
     register("gaussian", GaussianCMI)
     register("copula", CopulaCMI)
     register("knn", KNNCMI)
+    register("neural", NeuralCMI)
+    register("mine", MINECMI)

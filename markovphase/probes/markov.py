@@ -294,6 +294,8 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         self.markov_length_ = float(fit["xi"])
         self.markov_length_ci_ = (float(fit["xi_low"]), float(fit["xi_high"]))
         self.markov_length_status_ = fit["status"]
+        used = [r.n_samples for site in per_site for r in site[:-1] if r.n_samples]
+        n_samples = int(min(used)) if used else n_samples  # e.g. held-out rows of a network
         note = "; ".join(self.notes_)
         self.results_ = [
             {"r": int(r), "value": float(v), "stderr": float(s), "mi_total": self.mi_total_,
