@@ -74,13 +74,7 @@ def summary_text(scan, dataset=None) -> str:
         return "\n".join(lines) + "\n"
     table = scan.cmi_table()
     r0 = table.columns[0]
-    lines = [
-        "markovphase phase scan",
-        f"dataset: {getattr(dataset, 'name', '?')} "
-        f"({scan.n_features_in_} features, lattice {scan.lattice_shape})",
-        f"probe: {scan.probe}   estimator: {_estimator_label(scan)}   schedule: {scan.schedule}",
-        f"cells: {scan.n_cells_computed_} computed, {scan.n_cells_cached_} from cache",
-        "",
+    lines = head + [
         f"{'t':>6} {'snr':>10} {f'value(r={r0})':>14} {'stderr':>9} {'xi':>8}  xi status",
     ]
     se = scan.cmi_table("stderr")

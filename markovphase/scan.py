@@ -114,11 +114,8 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
 def _fit_cell(template: BaseEstimator, X: np.ndarray, t: float) -> tuple[float, dict]:
     probe = clone(template).set_params(t=float(t)).fit(X)
     payload = {"rows": probe.results_}
-    if hasattr(probe, "markov_length_"):
-        payload["markov_length"] = {
-            "xi": probe.markov_length_, "xi_low": probe.markov_length_ci_[0],
-            "xi_high": probe.markov_length_ci_[1], "status": probe.markov_length_status_,
-        }
+    if hasattr(probe, "markov_length_record"):
+        payload["markov_length"] = probe.markov_length_record()
     return float(t), payload
 
 

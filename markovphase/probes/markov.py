@@ -264,8 +264,14 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_sites * n_channels)
             Clean samples (t = 0), flattened with channels last.
         """
-        X = self._prepare(X, reset=True)
+        X = self._setup(X)
         check_time(self.t)
+        self._set_results(self._evaluate(self._noised(X), self.lattice_), n_samples=len(X))
+        return self
+
+    def _setup(self, X) -> np.ndarray:
+        """Validate ``X`` and the parameters; set the geometry, seeds and estimator."""
+        X = self._prepare(X, reset=True)
         get_path(self.schedule)
         self.radii_ = _check_radii(self.radii)
         self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
@@ -275,10 +281,14 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
-        Xt = self._noised(X)
         self.notes_ = []
-        self._set_results(self._evaluate(Xt, self.lattice_), n_samples=len(X))
-        return self
+        return X
+
+    def markov_length_record(self) -> dict:
+        """``xi``, ``xi_low``, ``xi_high`` and ``status`` of the fitted Markov length."""
+        check_is_fitted(self)
+        return {"xi": self.markov_length_, "xi_low": self.markov_length_ci_[0],
+                "xi_high": self.markov_length_ci_[1], "status": self.markov_length_status_}
 
     def _set_results(self, per_site: list[list[CMIResult]], n_samples: int) -> None:
         vals = np.array([[r.value for r in site] for site in per_site], float)
@@ -316,18 +326,9 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         same fixed noise per sample as :meth:`fit`. Returns ``{t: {"rows": ...,
         "markov_length": ...}}`` as :class:`~markovphase.PhaseScan` caches them.
         """
-        X = self._prepare(X, reset=True)
-        self.radii_ = _check_radii(self.radii)
-        self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
-                                            X.shape[1])
-        self.lattice_.check_X(X)
-        self.sites_ = _as_sites(self.sites, self.lattice_)
-        rng = check_random_state(self.random_state)
-        self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
+        X = self._setup(X)
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
         path = get_path(self.schedule)
-        self.notes_ = []
         per_t: dict[float, list] = {float(t): [] for t in times}
         for _, regs in self._regions(self.lattice_, self.radii_):
             res = self.estimator_.evaluate_path(X, z, path, [float(t) for t in times], regs,
@@ -337,9 +338,7 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         out = {}
         for t, per_site in per_t.items():
             self._set_results(per_site, n_samples=len(X))
-            out[t] = {"rows": self.results_, "markov_length": {
-                "xi": self.markov_length_, "xi_low": self.markov_length_ci_[0],
-                "xi_high": self.markov_length_ci_[1], "status": self.markov_length_status_}}
+            out[t] = {"rows": self.results_, "markov_length": self.markov_length_record()}
         return out
 
     def transform(self, X):
