@@ -195,3 +195,20 @@ def test_cli_scan_bad_input_is_named(tmp_path):
     assert r.returncode != 0 and "--bogus" in r.stderr
     r = run("--dataset", "digits", "--times", "0,2")
     assert r.returncode != 0 and "times" in r.stderr
+
+
+def test_path_estimator_serves_every_time_in_one_run(tmp_path):
+    """A CMI estimator with ``evaluate_path`` (neural) runs once for the whole scan."""
+    from markovphase.cmi.neural import NeuralCMI
+
+    X = sample_gaussian_field((6, 6), 0.3, 3000, random_state=0).reshape(3000, -1)
+    kw = dict(lattice_shape=(6, 6), periodic=True, times=[0.3, 0.7], radii=[1, 2],
+              cmi=NeuralCMI(max_steps=150, channels=4), random_state=0, cache_dir=tmp_path)
+    scan = PhaseScan(**kw).fit(X)
+    assert scan.n_cells_computed_ == 2
+    res = scan.results_
+    assert np.isfinite(res.value).all() and (res.stderr > 0).all()
+    assert (res.n_samples < 3000).all()  # held-out rows, not the training rows
+    again = PhaseScan(**kw).fit(X)
+    assert (again.n_cells_computed_, again.n_cells_cached_) == (0, 2)
+    np.testing.assert_array_equal(again.results_.value, res.value)
