@@ -155,13 +155,25 @@ def plot_markov_length(scan, path) -> None:
     shown = np.where(np.isinf(xi), cap, xi)
     lo = np.clip(shown - np.nan_to_num(ml["xi_low"].to_numpy(float), nan=0), 0, None)
     hi = np.clip(np.where(np.isinf(ml["xi_high"]), cap, ml["xi_high"]) - shown, 0, None)
-    ax1.errorbar(ml["t"], shown, yerr=[lo, np.nan_to_num(hi)], fmt="o-", capsize=3)
+    ax1.errorbar(ml["t"], shown, yerr=[lo, np.nan_to_num(hi)], fmt="-", color="tab:blue",
+                 capsize=3, lw=1)
+    styles = {"fit": ("o", "fit (95 % interval)"), "upper-bound": ("v", "upper bound"),
+              "below-noise-floor": ("x", "below noise floor"),
+              "not-decaying": ("^", "not decaying"), "not-estimable": ("s", "not estimable")}
+    for status, (marker, label) in styles.items():
+        sel = (ml["status"] == status).to_numpy()
+        if sel.any():
+            ax1.plot(ml["t"][sel], shown[sel], marker, color="tab:blue", ls="none", label=label,
+                     mfc="none" if status != "fit" else "tab:blue")
+    ax1.legend(fontsize=7)
     ax1.set_xlabel("diffusion time t")
     ax1.set_ylabel("Markov length ξ (sites)")
     ax1.set_title("ξ(t) from I(A;C|B(r)) ≈ γ exp(−r/ξ)")
-    for r, g in scan.results_.groupby("r"):
+    groups = list(scan.results_.groupby("r"))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
+    for (r, g), color in zip(groups, colors, strict=True):
         ax2.errorbar(g["t"], g["value"], yerr=g["stderr"], fmt="o-", capsize=2, ms=3,
-                     label=f"r={int(r)}")
+                     color=color, label=f"r={int(r)}")
     ax2.axhline(0, color="k", lw=0.5)
     ax2.set_xlabel("diffusion time t")
     ax2.set_ylabel("I(A;C|B(r)) [nats]")
