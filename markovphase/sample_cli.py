@@ -66,7 +66,9 @@ def _fit_denoisers(kind, radii, X, lattice_shape, n_channels, periodic, covarian
         common = {"lattice_shape": lattice_shape, "n_channels": n_channels,
                   "periodic": periodic, "random_state": seed, "verbose": verbose,
                   "device": "cpu", **params}
-        g = GlobalDenoiser(**common)
+        # local-only parameters (depth, position_channels) are not the global network's
+        g = GlobalDenoiser(**{k: v for k, v in common.items()
+                              if k not in ("depth", "position_channels")})
         loc = {r: LocalDenoiser(radius=r, **common) for r in radii}
     elif kind == "linear":
         from .denoisers import LinearLocalDenoiser
@@ -139,7 +141,8 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
                    derive=True, scan_params=None, tolerance=0.01, denoiser="network",
                    denoiser_params=None, steps=20, method="heun", center=False, gap_radii=None,
                    gap_times=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                   gap_tolerance=0.05, random_state=0, verbose=0, out_dir=None) -> dict:
+                   gap_tolerance=0.05, n_global_repeats=0, random_state=0, verbose=0,
+                   out_dir=None) -> dict:
     """Run the schedule experiment; returns tables, samples and schedules.
 
     Parameters
@@ -164,6 +167,13 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         themselves (:func:`denoiser_gap` on rows outside the training and
         baseline sets): at each of ``gap_times`` the smallest radius whose
         relative excess MSE over the global denoiser is ``<= gap_tolerance``.
+    n_global_repeats : int
+        Noise scale of the metrics: sample ``all-global`` this many more times
+        from independent starting noise (seeds ``random_state + k``) and score a
+        second held-out real set of the same size; their metric rows are
+        ``all-global#k`` and ``held-out-real#2`` in ``metrics`` (not in
+        ``summary``), so "within noise of all-global" is judged against a
+        measured spread at the same ``n_samples``.
     center : bool
         Wrap every denoiser in :class:`~markovphase.sampling.CenteredDenoiser`
         (per-pixel mean removed; lets convolutional local networks represent
@@ -245,6 +255,19 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         phase_rows.append(smp.phases_.assign(schedule=name))
         q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
         metric_rows.append(q.assign(schedule=name))
+    if int(n_global_repeats) > 0 and "all-global" in scheds:
+        for k in range(1, int(n_global_repeats) + 1):
+            smp = HybridSampler(scheds["all-global"], {}, g, steps=steps, method=method,
+                                random_state=random_state + k, verbose=verbose)
+            X_gen = smp.sample(int(n_samples))
+            samples[f"all-global#{k + 1}"] = X_gen
+            q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
+            metric_rows.append(q.assign(schedule=f"all-global#{k + 1}"))
+        lo = n_train + 2 * int(n_samples)
+        X_held2 = ds.X[idx[lo:lo + int(n_samples)]]
+        if len(X_held2) == int(n_samples):
+            q = _quality(ds, X_train, y_train, X_held, X_held2, classifier)
+            metric_rows.append(q.assign(schedule="held-out-real#2"))
     summary = pd.DataFrame(rows)
     if "all-global" in scheds:
         ref = summary.set_index("schedule").loc["all-global"]
@@ -353,6 +376,9 @@ def _parse_kv(items) -> dict:
               help="Denoiser parameter, e.g. --denoiser-param epochs=5.")
 @click.option("--center/--no-center", default=False, show_default=True,
               help="Fit the denoisers on per-pixel centred data (CenteredDenoiser).")
+@click.option("--global-repeats", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Extra independent all-global sample sets and a second held-out real set "
+                   "(the metrics' same-distribution spread).")
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--method", default="heun", show_default=True,
               type=click.Choice(["heun", "euler", "ddim"]))
@@ -362,7 +388,7 @@ def _parse_kv(items) -> dict:
 @click.option("-v", "--verbose", count=True)
 def sample_command(dataset, data_params, n_train, n_samples, radius, window, presets,
                    schedule_files, derive, scan_params, tolerance, denoiser, denoiser_params,
-                   center, steps, method, random_state, out_dir, verbose):
+                   center, global_repeats, steps, method, random_state, out_dir, verbose):
     """Sample with locality schedules; report quality, FLOPs and wall time per schedule.
 
     \b
@@ -380,7 +406,8 @@ def sample_command(dataset, data_params, n_train, n_samples, radius, window, pre
                                                                 files.items()},
                          derive=derive, scan_params=_parse_kv(scan_params), tolerance=tolerance,
                          denoiser=denoiser, denoiser_params=_parse_kv(denoiser_params),
-                         steps=steps, method=method, center=center, random_state=random_state,
+                         steps=steps, method=method, center=center,
+                         n_global_repeats=global_repeats, random_state=random_state,
                          verbose=verbose, out_dir=out_dir)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         click.echo(res["summary"].drop(columns=["schedule_text"]).to_string(index=False))

@@ -45,12 +45,17 @@ def _linear(radius, cov, t, **kw):
 
 
 # -- receptive field -------------------------------------------------------------------
+@pytest.mark.parametrize("position_channels", [0, 2])
 @pytest.mark.parametrize("periodic", [False, True])
 @pytest.mark.parametrize("radius", range(7))
-def test_receptive_field_is_exactly_the_linf_ball(radius, periodic):
+def test_receptive_field_is_exactly_the_linf_ball(radius, periodic, position_channels):
     torch.manual_seed(radius)
     shape = (15, 15)
-    net = build_network(shape, 1, radius, width=6, depth=1, periodic=periodic).double()
+    net = build_network(shape, 1, radius, width=6, depth=1, periodic=periodic,
+                        position_channels=position_channels).double()
+    if position_channels:  # non-trivial per-site constants (the bias starts at 0)
+        with torch.no_grad():
+            net.out_bias.normal_()
     x = torch.randn(1, 1, *shape, dtype=torch.float64, requires_grad=True)
     y = net(x, torch.tensor([0.4], dtype=torch.float64))
     lat = Lattice(shape, periodic=periodic)
@@ -72,6 +77,52 @@ def test_receptive_field_1d_with_channels_and_wrap():
     reach = (g[1] != 0).any(dim=0).numpy()
     np.testing.assert_array_equal(reach, dist <= 3)
     assert np.all(g[0].numpy() == 0)  # samples do not mix
+
+
+def test_position_channels_break_translation_equivariance_only():
+    # Same weights with and without the per-site constants: with them, a shifted input
+    # no longer gives the shifted output (position-dependent), and the per-site
+    # embedding receives gradients; the input Jacobian stays inside the ball (above).
+    torch.manual_seed(0)
+    shape = (9, 9)
+    net = build_network(shape, 1, 1, width=5, depth=1, periodic=True, position_channels=3)
+    with torch.no_grad():
+        net.out_bias.normal_()
+    x = torch.randn(2, 1, *shape)
+    t = torch.tensor([0.3, 0.6])
+    y, y_shift = net(x, t), net(torch.roll(x, 2, dims=3), t)
+    assert not torch.allclose(torch.roll(y, 2, dims=3), y_shift, atol=1e-4)
+    zero = net(torch.zeros(1, 1, *shape), t[:1])[0, 0]
+    assert float(zero.detach().std()) > 1e-3  # constant input, site-dependent output
+    y.sum().backward()
+    assert float(net.position.grad.abs().sum()) > 0
+    plain = build_network(shape, 1, 1, width=5, depth=1, periodic=True)
+    y0, y0_shift = plain(x, t), plain(torch.roll(x, 2, dims=3), t)
+    torch.testing.assert_close(torch.roll(y0, 2, dims=3), y0_shift, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="position_channels=-1"):
+        build_network(shape, 1, 1, width=5, depth=1, periodic=True, position_channels=-1)
+
+
+def test_position_channels_learn_a_position_dependent_posterior():
+    # Independent Gaussian sites x0_p ~ N(mu_p, s0^2) with a ramp of means mu_p. At time t
+    # (linear path, a = 1 - t, sigma = t) the Bayes x0-MSE per site is
+    # s0^2 sigma^2 / (a^2 s0^2 + sigma^2) whatever mu_p is; a translation-equivariant
+    # radius-0 network cannot know mu_p and does far worse; with per-site constants the
+    # same radius-0 network gets close to the Bayes MSE.
+    rng = np.random.default_rng(0)
+    shape, s0, t = (6, 6), 0.5, 0.8
+    mu = np.linspace(-2, 2, 36)
+    X = mu + s0 * rng.standard_normal((4000, 36))
+    a, sig = 1 - t, t
+    bayes = s0**2 * sig**2 / (a**2 * s0**2 + sig**2)
+    kw = dict(lattice_shape=shape, radius=0, width=16, depth=2, t_min=t, t_max=t, epochs=30,
+              batch_size=128, learning_rate=5e-3, eval_times=(t,), n_iter_no_change=None,
+              device="cpu", random_state=0)
+    train, test = X[:3000], X[3000:]
+    pos = -LocalDenoiser(position_channels=2, **kw).fit(train).score(test)
+    plain = -LocalDenoiser(**kw).fit(train).score(test)
+    assert pos < 1.1 * bayes, (pos, bayes)
+    assert plain > 3 * bayes, (plain, bayes)
 
 
 def test_global_network_sees_every_site():
@@ -286,16 +337,19 @@ def test_pickle_loads_in_a_fresh_cpu_only_process(small_data, tmp_path):
 
 
 def test_save_load_with_weights_only(small_data, tmp_path):
-    for m in (_small_model(), GlobalDenoiser((6, 6), width=4, epochs=1, device="cpu",
-                                             random_state=0)):
+    for m in (_small_model(), _small_model(position_channels=2),
+              GlobalDenoiser((6, 6), width=4, epochs=1, device="cpu", random_state=0)):
         m.fit(small_data)
         path = tmp_path / f"{type(m).__name__}.pt"
         m.save(path)
         torch.load(path, weights_only=True)  # plain tensors and strings only
         m2 = type(m).load(path, device="cpu")
         assert m2.get_params()["lattice_shape"] == (6, 6)
+        assert m2.get_params().get("position_channels") == m.get_params().get("position_channels")
         np.testing.assert_array_equal(m2.transform(small_data), m.transform(small_data))
         assert m2.score(small_data) == m.score(small_data)
+        m3 = pickle.loads(pickle.dumps(m))
+        np.testing.assert_array_equal(m3.transform(small_data), m.transform(small_data))
     with pytest.raises(ValueError, match="LocalDenoiser"):
         LocalDenoiser.load(tmp_path / "GlobalDenoiser.pt")
 
@@ -377,6 +431,8 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 @parametrize_with_checks(
     [LocalDenoiser(width=4, depth=1, epochs=2, device="cpu", random_state=0),
+     LocalDenoiser(width=4, depth=1, epochs=2, position_channels=2, device="cpu",
+                   random_state=0),
      GlobalDenoiser(width=4, epochs=2, device="cpu", random_state=0),
      LinearLocalDenoiser(random_state=0),
      PatchPosteriorDenoiser(random_state=0),

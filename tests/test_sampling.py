@@ -236,3 +236,40 @@ def test_analytic_flops_of_the_global_wiener_filter(dens):
     expected = n * (D * 2 * D + 3 * D) + D**3 / 3 + D**2 + 2 * D * D**2
     assert analytic_flops(dens[None], n, 0.5) == pytest.approx(expected)
     assert analytic_flops(dens[None], n, 1.0) == n * D  # alpha = 0: the mean, no filter
+
+
+def test_global_repeats_measure_the_same_distribution_spread():
+    from markovphase import load_dataset
+    from markovphase.sample_cli import run_experiment
+
+    params = {"shape": (6, 6), "mass": 1.0, "n_samples": 900}
+    res = run_experiment("gaussian-field", params, n_train=300, n_samples=150,
+                         radius=1, window=(0.3, 0.7), presets=("all-global", "all-local"),
+                         derive=False, denoiser="linear", steps=6, n_global_repeats=2,
+                         random_state=0)
+    m = res["metrics"]
+    assert set(m.schedule) == {"all-global", "all-local", "all-global#2", "all-global#3",
+                               "held-out-real#2"}
+    assert set(res["summary"].schedule) == {"all-global", "all-local"}  # costs: presets only
+    # independent starting noise: the repeats are new draws of the same sampler
+    a, b = res["samples"]["all-global"], res["samples"]["all-global#2"]
+    assert a.shape == b.shape and not np.allclose(a, b)
+    # the second real set is the next n_samples rows of the same permutation
+    ds = load_dataset("gaussian-field", **params)
+    idx = np.random.default_rng(0).permutation(len(ds.X))
+    X2 = ds.X[idx[300 + 2 * 150:300 + 3 * 150]]
+    row = m[(m.schedule == "held-out-real#2") & (m.metric == "covariance_frobenius")].iloc[0]
+    expected = covariance_error(X2, ds.covariance, statistic="frobenius", n_null=50)["stat"]
+    assert row.generated == pytest.approx(expected)
+
+
+def test_local_only_network_parameters_skip_the_global_network():
+    from markovphase.sample_cli import _fit_denoisers
+
+    X = np.random.default_rng(0).standard_normal((60, 36))
+    g, loc, _ = _fit_denoisers("network", [1], X, (6, 6), 1, False, None,
+                               {"epochs": 1, "width": 4, "depth": 1, "position_channels": 2},
+                               0, 0, center=True)
+    assert loc[1].estimator_.network_.position.shape == (2, 6, 6)
+    assert type(g.estimator_).__name__ == "GlobalDenoiser"
+    assert loc[1].denoise(X[:3], 0.5).shape == (3, 36)

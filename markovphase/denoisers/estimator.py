@@ -72,6 +72,13 @@ class LocalDenoiser(BaseDenoiser):
         Hidden channels.
     depth : int, default=2
         Extra 1x1 layers after the ``r`` 3x3 layers (local network only).
+    position_channels : int, default=0
+        Local network only: ``m > 0`` adds a learnable per-site embedding of
+        ``m`` channels to the input and a learnable per-site output bias
+        (:class:`~markovphase.denoisers.networks.LocalScoreNet`). They are
+        constants of the site, so the receptive radius stays exactly ``r``,
+        but the network can represent position-dependent statistics (it is no
+        longer translation-equivariant). ``0`` keeps the equivariant network.
     schedule : str or DiffusionPath, default="linear"
         Forward path (``"linear"`` is ``x_t = (1 - t) x0 + t z``; ``"cosine"``,
         ``"vp-linear"`` are variance preserving).
@@ -116,7 +123,8 @@ class LocalDenoiser(BaseDenoiser):
     """
 
     def __init__(self, lattice_shape=None, radius=1, n_channels=1, periodic=False, width=32,
-                 depth=2, schedule="linear", t_min=0.01, t_max=1.0, epochs=50, batch_size=64,
+                 depth=2, position_channels=0, schedule="linear", t_min=0.01, t_max=1.0,
+                 epochs=50, batch_size=64,
                  learning_rate=2e-3, validation_fraction=0.1, n_iter_no_change=10,
                  eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, device="auto",
                  random_state=None, verbose=0):
@@ -126,6 +134,7 @@ class LocalDenoiser(BaseDenoiser):
         self.periodic = periodic
         self.width = width
         self.depth = depth
+        self.position_channels = position_channels
         self.schedule = schedule
         self.t_min = t_min
         self.t_max = t_max
@@ -147,6 +156,8 @@ class LocalDenoiser(BaseDenoiser):
     def _validate_params(self):
         _check_positive(self.width, "width", integral=True)
         _check_positive(self.depth, "depth", integral=True, allow_zero=True)
+        _check_positive(self.position_channels, "position_channels", integral=True,
+                        allow_zero=True)
         _check_positive(self.epochs, "epochs", integral=True, allow_zero=True)
         _check_positive(self.batch_size, "batch_size", integral=True)
         _check_positive(self.learning_rate, "learning_rate")
@@ -191,7 +202,7 @@ class LocalDenoiser(BaseDenoiser):
     def _build(self):
         lat = self.lattice_
         return build_network(lat.shape, lat.n_channels, self._radius(), int(self.width),
-                             int(self.depth), lat.periodic)
+                             int(self.depth), lat.periodic, int(self.position_channels))
 
     # -- fit -------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -406,7 +417,8 @@ def _raise(o):
 class GlobalDenoiser(LocalDenoiser):
     """The global (full receptive field) counterpart of :class:`LocalDenoiser`.
 
-    Same parameters but ``radius`` (fixed to ``None``) and ``depth`` (unused):
+    Same parameters but ``radius`` (fixed to ``None``), ``depth`` and
+    ``position_channels`` (unused):
     the network is a small U-Net with a global pooling branch
     (:class:`~markovphase.denoisers.networks.GlobalScoreNet`).
     """
@@ -434,7 +446,8 @@ class GlobalDenoiser(LocalDenoiser):
         self.random_state = random_state
         self.verbose = verbose
 
-    depth = 0  # class attribute: unused by the global network
+    depth = 0  # class attributes: unused by the global network
+    position_channels = 0
 
     def _radius(self):
         return None

@@ -11,7 +11,12 @@ tensor of the same shape as ``u``:
   uses only 1x1 convolutions. Zero padding (open lattices) or circular padding
   (periodic lattices) keeps every layer the size of the lattice, so the border
   is handled the same way at every depth and no input outside the ball can
-  reach an output (tested by autograd).
+  reach an output (tested by autograd). With ``position_channels = m > 0`` a
+  learnable per-site embedding of ``m`` channels is concatenated to the input
+  and a learnable per-site bias is added to the output: both are constants of
+  the site (not functions of the input), so the receptive field is unchanged,
+  but the network is no longer translation-equivariant and can represent
+  position-dependent statistics (MNIST's mean digit, border effects).
 * :class:`GlobalScoreNet` — full receptive field: a small U-Net (stride-2
   downsampling until the lattice is at most 2 sites per axis, nearest
   upsampling with skip connections) plus a global-average-pooling branch at
@@ -92,18 +97,37 @@ class LocalScoreNet(nn.Module):
         Extra 1x1 (pointwise) hidden layers after the ``r`` 3x3 layers.
     periodic : bool, default=False
         Circular padding (torus) instead of zero padding.
+    position_channels : int, default=0
+        ``m > 0`` adds a learnable per-site embedding ``E`` of shape
+        ``(m, *lattice_shape)`` (initialised ``N(0, 0.1^2)``), concatenated to
+        the input channels, and a learnable per-site output bias ``b`` of shape
+        ``(n_channels, *lattice_shape)`` (initialised 0):
+        ``out = F([u, E], t) + b``. Neither depends on the input, so
+        ``d out_p / d u_q = 0`` for ``|p - q|_inf > r`` still holds.
+    lattice_shape : tuple of int or None
+        Spatial shape; required when ``position_channels > 0``.
     """
 
     def __init__(self, ndim: int, n_channels: int, radius: int, width: int = 32, depth: int = 2,
-                 periodic: bool = False):
+                 periodic: bool = False, position_channels: int = 0, lattice_shape=None):
         super().__init__()
         if int(radius) < 0:
             raise ValueError(f"radius={radius!r} must be >= 0")
+        if int(position_channels) < 0:
+            raise ValueError(f"position_channels={position_channels!r} must be >= 0")
         self.radius = int(radius)
+        self.position_channels = int(position_channels)
+        if self.position_channels:
+            if lattice_shape is None or len(tuple(lattice_shape)) != ndim:
+                raise ValueError(f"lattice_shape={lattice_shape!r} must be a tuple of {ndim} "
+                                 "ints when position_channels > 0")
+            shape = tuple(int(s) for s in lattice_shape)
+            self.position = nn.Parameter(0.1 * torch.randn(self.position_channels, *shape))
+            self.out_bias = nn.Parameter(torch.zeros(n_channels, *shape))
         kernels = [3] * self.radius + [1] * int(depth)
         if not kernels:
             kernels = [1]
-        layers, c_in = [], n_channels
+        layers, c_in = [], n_channels + self.position_channels
         for k in kernels:
             layers.append(_conv(ndim, c_in, width, k, periodic))
             c_in = width
@@ -115,9 +139,15 @@ class LocalScoreNet(nn.Module):
     def forward(self, u: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         films = self.temb(t).chunk(len(self.layers), dim=1)
         h = u
+        if self.position_channels:
+            pos = self.position.to(u.dtype).unsqueeze(0).expand(u.shape[0], *self.position.shape)
+            h = torch.cat([u, pos], dim=1)
         for layer, ss in zip(self.layers, films, strict=True):
             h = self.act(_film(layer(h), ss))
-        return self.out(h)
+        out = self.out(h)
+        if self.position_channels:
+            out = out + self.out_bias.to(u.dtype)
+        return out
 
 
 class _Block(nn.Module):
@@ -196,9 +226,14 @@ class GlobalScoreNet(nn.Module):
 
 
 def build_network(lattice_shape, n_channels: int, radius, width: int, depth: int,
-                  periodic: bool) -> nn.Module:
-    """A :class:`LocalScoreNet` for an integer ``radius``; :class:`GlobalScoreNet` for None."""
+                  periodic: bool, position_channels: int = 0) -> nn.Module:
+    """A :class:`LocalScoreNet` for an integer ``radius``; :class:`GlobalScoreNet` for None.
+
+    ``position_channels`` applies to the local network only (the global one
+    already sees every site and its zero-padded border).
+    """
     ndim = len(lattice_shape)
     if radius is None:
         return GlobalScoreNet(ndim, n_channels, lattice_shape, width=width, periodic=periodic)
-    return LocalScoreNet(ndim, n_channels, radius, width=width, depth=depth, periodic=periodic)
+    return LocalScoreNet(ndim, n_channels, radius, width=width, depth=depth, periodic=periodic,
+                         position_channels=position_channels, lattice_shape=tuple(lattice_shape))
