@@ -34,6 +34,13 @@ class CMIResult(NamedTuple):
     n_samples: int = 0
 
 
+def result_from_terms(terms: np.ndarray, n_samples: int | None = None) -> CMIResult:
+    """A :class:`CMIResult` from per-sample terms: their mean and ``std / sqrt(n)``."""
+    d = np.asarray(terms, dtype=float)
+    return CMIResult(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), d,
+                     len(d) if n_samples is None else n_samples)
+
+
 def as_2d(arr, name: str) -> np.ndarray:
     """``arr`` as a finite float64 2-D array (a 1-D array becomes one column)."""
     a = np.asarray(arr, dtype=np.float64)

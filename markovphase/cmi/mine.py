@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CMIResult
+from .base import result_from_terms
 from .neural import _MaskedCMIBase
 
 
@@ -89,9 +89,5 @@ class MINECMI(_MaskedCMIBase):
         return (mask_id(B) if np.asarray(B).size else None), mask_id(BC)
 
     def _triple_results(self, terms, mask_of, triples, n_test):
-        res = []
-        for mb, mbc in mask_of:
-            d = terms[mbc] - (0.0 if mb is None else terms[mb])
-            res.append(CMIResult(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))),
-                                 d, n_test))
-        return res
+        return [result_from_terms(terms[mbc] - (0.0 if mb is None else terms[mb]), n_test)
+                for mb, mbc in mask_of]

@@ -53,7 +53,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..lattice import Lattice, Regions
-from .base import CMIEstimator, CMIResult, as_2d
+from .base import CMIEstimator, CMIResult, as_2d, result_from_terms
 
 NAN_RESULT = CMIResult(float("nan"), float("nan"), None, 0)
 
@@ -342,9 +342,4 @@ class NeuralCMI(_MaskedCMIBase):
         return mask_id(B), mask_id(BC)
 
     def _triple_results(self, terms, mask_of, triples, n_test):
-        res = []
-        for mb, mbc in mask_of:
-            d = terms[mb] - terms[mbc]
-            res.append(CMIResult(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))),
-                                 d, n_test))
-        return res
+        return [result_from_terms(terms[mb] - terms[mbc], n_test) for mb, mbc in mask_of]
