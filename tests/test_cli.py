@@ -22,13 +22,7 @@ from markovphase import plugins
 from markovphase.cli import _add_plugin_commands, cli
 from markovphase.hookspecs import hookimpl
 
-
-@pytest.fixture(autouse=True)
-def fresh_registry(monkeypatch):
-    monkeypatch.setenv(plugins.DISABLE_ENV, "1")
-    plugins.reset()
-    yield
-    plugins.reset()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def invoke(*args):

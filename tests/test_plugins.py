@@ -29,15 +29,11 @@ from markovphase import plugins
 from markovphase.hookspecs import hookimpl
 
 BUILTINS = {
-    # kind: (plugin module, {name: module that must exist for it}, expected names)
-    "cmi": ("markovphase.cmi", ["markovphase.cmi.gaussian", "markovphase.cmi.copula",
-                                "markovphase.cmi.knn"], ["gaussian", "copula", "knn"]),
-    "probe": ("markovphase.probes", ["markovphase.probes.markov"], ["cmi"]),
-    "dataset": ("markovphase.datasets",
-                ["markovphase.datasets.mnist", "markovphase.datasets.arrays",
-                 "markovphase.datasets.digits", "markovphase.datasets.gaussian_field",
-                 "markovphase.datasets.patches"],
-                ["mnist", "npz", "digits", "gaussian-field", "image-patches"]),
+    # kind: (plugin module, expected names)
+    "cmi": ("markovphase.cmi", ["gaussian", "copula", "knn", "neural", "mine"]),
+    "probe": ("markovphase.probes", ["cmi", "denoiser"]),
+    "dataset": ("markovphase.datasets", ["mnist", "npz", "digits", "gaussian-field",
+                                         "image-patches"]),
 }
 
 
@@ -46,27 +42,7 @@ def plugin_errors() -> list[dict[str, str]]:
     return [e for e in plugins.load_errors() if e["plugin"] not in plugins.BUILTIN_PLUGINS]
 
 
-def _missing_modules(kind: str) -> list[str]:
-    return [m for m in BUILTINS[kind][1] if importlib.util.find_spec(m) is None]
-
-
-def require_builtins(*kinds: str) -> None:
-    """Skip (visibly) while another helper's built-in modules have not landed yet.
-
-    TEMPORARY: once every module in BUILTINS exists this never skips.
-    """
-    missing = [m for k in kinds for m in _missing_modules(k)]
-    if missing:
-        pytest.skip(f"NOT YET LANDED: built-in module(s) {missing} do not exist yet")
-
-
-@pytest.fixture(autouse=True)
-def fresh_registry(monkeypatch):
-    """A clean registry per test, built-ins only."""
-    monkeypatch.setenv(plugins.DISABLE_ENV, "1")
-    plugins.reset()
-    yield
-    plugins.reset()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 class _Plugin:
@@ -104,8 +80,7 @@ def _loader_b():
 
 @pytest.mark.parametrize("kind", sorted(BUILTINS))
 def test_builtins_are_registered_through_the_hooks(kind):
-    require_builtins(kind)
-    module, _, expected = BUILTINS[kind]
+    module, expected = BUILTINS[kind]
     names = plugins.names(kind)
     assert set(expected) <= set(names), names
     version = metadata.version("markovphase")
@@ -127,10 +102,9 @@ def test_builtin_plugin_modules_are_registered_with_pluggy():
 
 
 def test_builtin_cmi_estimators_are_estimator_classes():
-    require_builtins("cmi")
     from markovphase.cmi import CMIEstimator
 
-    for name in BUILTINS["cmi"][2]:
+    for name in BUILTINS["cmi"][1]:
         cls = plugins.get("cmi", name)
         assert isinstance(cls, type) and issubclass(cls, CMIEstimator)
         est = plugins.resolve("cmi", name)
@@ -139,7 +113,6 @@ def test_builtin_cmi_estimators_are_estimator_classes():
 
 
 def test_unknown_builtin_name_suggests_the_near_miss():
-    require_builtins("cmi", "dataset")
     with pytest.raises(plugins.UnknownComponentError) as info:
         plugins.get("cmi", "gausian")
     msg = str(info.value)
@@ -482,7 +455,6 @@ def test_first_registered_plugin_keeps_a_contested_name(tmp_path, monkeypatch):
 
 
 def test_third_party_cannot_knock_out_real_builtins(tmp_path, monkeypatch):
-    require_builtins("dataset")
     intruder = _write_module(tmp_path, monkeypatch, """
         from markovphase.hookspecs import hookimpl
 
@@ -493,7 +465,7 @@ def test_third_party_cannot_knock_out_real_builtins(tmp_path, monkeypatch):
     _feed_entry_points(monkeypatch, [metadata.EntryPoint("intruder", intruder, "markovphase")])
     with pytest.warns(plugins.PluginWarning, match="'markovphase.datasets' and plugin 'intruder'"):
         names = plugins.names("dataset")
-    assert set(BUILTINS["dataset"][2]) <= set(names)
+    assert set(BUILTINS["dataset"][1]) <= set(names)
     assert plugins.component("dataset", "digits").plugin == "markovphase.datasets"
 
 
@@ -671,9 +643,7 @@ def test_installed_plugin_is_listed_by_plugins_json(installed):
             "ImportError: mp_broken_plugin needs the library 'unobtainium'\n") in proc.stderr
     assert "Traceback" not in proc.stderr
     # built-ins are still there, attributed to markovphase
-    for kind, (_, _, expected) in BUILTINS.items():
-        if _missing_modules(kind):
-            continue  # NOT YET LANDED (see require_builtins)
+    for kind, (_, expected) in BUILTINS.items():
         for name in expected:
             assert rows[(kind, name)]["distribution"] == "markovphase"
 
@@ -719,9 +689,7 @@ def test_a_plugin_raising_on_import_does_not_stop_the_cli(installed):
             "ImportError: mp_broken_plugin needs the library 'unobtainium'") in proc.stdout
     for kind in plugins.KINDS:
         assert f"{kind}:" in proc.stdout
-    for kind, (_, _, expected) in BUILTINS.items():
-        if _missing_modules(kind):
-            continue  # NOT YET LANDED (see require_builtins)
+    for _, expected in BUILTINS.values():
         for name in expected:
             assert f"  {name} " in proc.stdout
     # the other commands still run
@@ -742,8 +710,7 @@ def test_switch_hides_third_party_components(installed):
     assert proc.returncode != 0 and "No such command 'demo-hello'" in proc.stderr
 
 
-def test_no_warnings_without_plugins_when_builtins_landed():
-    require_builtins(*BUILTINS)
+def test_no_warnings_without_plugins():
     with warnings.catch_warnings():
         warnings.simplefilter("error", plugins.PluginWarning)
         plugins.load_plugins()
