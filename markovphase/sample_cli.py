@@ -31,7 +31,8 @@ import pandas as pd
 
 from .schedule import LocalitySchedule
 
-__all__ = ["run_experiment", "preset_schedules", "denoiser_gap", "PRESETS"]
+__all__ = ["run_experiment", "preset_schedules", "denoiser_gap", "gap_schedule", "PRESETS",
+           "GAP_MEASURES"]
 
 PRESETS = ("local-global-local", "global-local-global", "all-local", "all-global")
 
@@ -59,7 +60,7 @@ def preset_schedules(radius: int, window=(0.2, 0.5), names=PRESETS) -> dict:
 
 
 def _fit_denoisers(kind, radii, X, lattice_shape, n_channels, periodic, covariance, params, seed,
-                   verbose, center=False):
+                   verbose, center=False, global_params=None, model_dir=None):
     if kind == "network":
         from .denoisers import GlobalDenoiser, LocalDenoiser
 
@@ -67,29 +68,62 @@ def _fit_denoisers(kind, radii, X, lattice_shape, n_channels, periodic, covarian
                   "periodic": periodic, "random_state": seed, "verbose": verbose,
                   "device": "cpu", **params}
         # local-only parameters (depth, position_channels) are not the global network's
-        g = GlobalDenoiser(**{k: v for k, v in common.items()
+        g = GlobalDenoiser(**{k: v for k, v in {**common, **(global_params or {})}.items()
                               if k not in ("depth", "position_channels")})
         loc = {r: LocalDenoiser(radius=r, **common) for r in radii}
     elif kind == "linear":
         from .denoisers import LinearLocalDenoiser
 
+        if model_dir is not None:
+            raise ValueError("model_dir caches trained networks; it needs denoiser='network'")
         common = {"lattice_shape": lattice_shape, "n_channels": n_channels,
                   "periodic": periodic, "covariance": covariance, **params}
-        g = LinearLocalDenoiser(radius=None, **common)
+        g = LinearLocalDenoiser(radius=None, **{**common, **(global_params or {})})
         loc = {r: LinearLocalDenoiser(radius=r, **common) for r in radii}
     else:
         raise ValueError(f"denoiser={kind!r}; expected 'network' or 'linear'")
-    if center:
-        from .sampling import CenteredDenoiser
-
-        g = CenteredDenoiser(g)
-        loc = {r: CenteredDenoiser(e) for r, e in loc.items()}
-    times = {}
+    times, fitted = {}, {}
     for name, est in [("global", g)] + [(f"r={r}", e) for r, e in loc.items()]:
         t0 = time.perf_counter()
-        est.fit(X)
+        fitted[name] = _fit_or_load(est, X, center, model_dir)
         times[name] = time.perf_counter() - t0
-    return g, loc, times
+    return fitted["global"], {r: fitted[f"r={r}"] for r in loc}, times
+
+
+def _fit_or_load(est, X, center: bool, model_dir):
+    """Fit ``est`` (wrapped in CenteredDenoiser when ``center``), or load it from ``model_dir``.
+
+    The file name hashes the training rows and every parameter of the
+    network but ``verbose`` and ``device`` (:func:`markovphase.cache.cache_key`),
+    so a changed setting trains afresh; weights go through ``save``/``load``
+    (``torch.load(weights_only=True)``) and the centring mean through ``numpy.save``.
+    """
+    from .sampling import CenteredDenoiser
+
+    wrap = CenteredDenoiser(est) if center else est
+    if model_dir is None:
+        return wrap.fit(X)
+    from .cache import cache_key
+
+    radius = getattr(est, "radius", None)
+    params = {k: v for k, v in est.get_params().items() if k not in ("verbose", "device")}
+    key = cache_key(X, {"class": type(est).__name__, "params": params, "center": bool(center)})
+    stem = Path(model_dir) / f"{'global' if radius is None else f'r{radius}'}-{key}"
+    weights, mean = stem.with_suffix(".pt"), stem.with_suffix(".mean.npy")
+    if weights.exists() and (mean.exists() or not center):
+        inner = type(est).load(weights, device="cpu")
+        if not center:
+            return inner
+        return CenteredDenoiser.from_fitted(inner, np.load(mean))
+    wrap.fit(X)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    inner = wrap.estimator_ if center else wrap
+    tmp = stem.with_suffix(".pt.tmp")
+    inner.save(tmp)
+    if center:
+        np.save(mean, wrap.mean_)
+    os.replace(tmp, weights)
+    return wrap
 
 
 def _quality(ds, X_train, y_train, X_held, X_gen, classifier):
@@ -111,29 +145,78 @@ def _quality(ds, X_train, y_train, X_held, X_gen, classifier):
     return metrics.physics_quality(X_train, X_held, X_gen, shape, periodic=ds.periodic)
 
 
-def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=0):
+def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=0,
+                 prior_mean=None):
     """Held-out x0-MSE of each local denoiser against the global one, per time.
 
     Every denoiser sees the same noisy rows ``x_t = alpha x0 + sigma z`` (one
     draw of ``z`` per time, a paired comparison). Returns a DataFrame with
     ``t, r, local_mse, global_mse, gap = local - global`` (data units^2 per
-    feature) and ``rel_gap = gap / global_mse``.
+    feature), ``rel_gap = gap / global_mse`` and
+
+    ``rel_explained = gap / (prior_mse - global_mse)``,
+
+    the share of what the global denoiser explains beyond the prior mean
+    (``prior_mse = mean |x0 - prior_mean|^2``, the MSE of predicting the mean)
+    that the local one misses: ``1 - R2_local / R2_global``. ``rel_gap`` is
+    ~0 at high noise for any denoiser (both MSEs approach ``prior_mse``);
+    ``rel_explained`` is not, so it sees a local denoiser that misses the
+    little (global) information a very noisy sample carries.
+
+    Parameters
+    ----------
+    prior_mean : array of shape (n_features,) or None
+        The prior predictor (e.g. the training mean); ``None`` = the mean of ``X``.
     """
     from .diffusion import get_path
 
+    X = np.asarray(X, dtype=np.float64)
     path = get_path(getattr(getattr(global_denoiser, "estimator_", global_denoiser),
                             "schedule", "linear"))
+    mu = X.mean(axis=0) if prior_mean is None else np.asarray(prior_mean, dtype=np.float64)
+    prior_mse = float(np.mean((X - mu) ** 2))
     rng = np.random.default_rng(random_state)
     rows = []
     for t in times:
         z = rng.standard_normal(X.shape)
         xt = float(path.alpha(t)) * X + float(path.sigma(t)) * z
         g = float(np.mean((global_denoiser.denoise(xt, float(t)) - X) ** 2))
+        explained = prior_mse - g
         for r, den in local_denoisers.items():
             m = float(np.mean((den.denoise(xt, float(t)) - X) ** 2))
             rows.append({"t": float(t), "r": int(r), "local_mse": m, "global_mse": g,
-                         "gap": m - g, "rel_gap": (m - g) / g if g > 0 else np.inf})
+                         "prior_mse": prior_mse, "gap": m - g,
+                         "rel_gap": (m - g) / g if g > 0 else np.inf,
+                         "rel_explained": (m - g) / explained if explained > 0 else np.inf})
     return pd.DataFrame(rows)
+
+
+GAP_MEASURES = ("rel_gap", "rel_explained")
+
+
+def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
+                 measure: str = "rel_gap") -> LocalitySchedule:
+    """The schedule of a :func:`denoiser_gap` table at a tolerance on ``measure``.
+
+    At each time of the table, the smallest radius with ``measure <= tolerance``
+    (global where none is), between times the more demanding of the two
+    neighbours (:meth:`LocalitySchedule.from_radii`, ``"conservative"``).
+    ``measure`` is ``"rel_gap"`` (excess MSE over the global MSE) or
+    ``"rel_explained"`` (excess MSE over what the global denoiser explains
+    beyond the mean, see :func:`denoiser_gap`).
+    """
+    if measure not in GAP_MEASURES:
+        raise ValueError(f"gap measure={measure!r}; expected one of {GAP_MEASURES}")
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"gap_tolerance={tolerance!r} must be a finite number >= 0")
+    best = (gap_table[gap_table[measure] <= tolerance].sort_values("r").groupby("t").r.first())
+    tt = np.asarray(sorted(gap_table.t.unique()))
+    return LocalitySchedule.from_radii(
+        tt, [best.get(t, None) for t in tt], allowed_radii=sorted(gap_table.r.unique()),
+        metadata={"source": "denoiser gap of the fitted networks", "measure": measure,
+                  "tolerance": tolerance, "times": tt.tolist(),
+                  measure: {int(r): g.sort_values("t")[measure].round(6).tolist()
+                            for r, g in gap_table.groupby("r")}})
 
 
 def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples=500,
@@ -141,8 +224,9 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
                    derive=True, scan_params=None, tolerance=0.01, denoiser="network",
                    denoiser_params=None, steps=20, method="heun", center=False, gap_radii=None,
                    gap_times=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                   gap_tolerance=0.05, n_global_repeats=0, random_state=0, verbose=0,
-                   out_dir=None) -> dict:
+                   gap_tolerance=0.05, gap_measure="rel_gap", n_global_repeats=0,
+                   global_denoiser_params=None, model_dir=None, time_spacing="uniform",
+                   random_state=0, verbose=0, out_dir=None) -> dict:
     """Run the schedule experiment; returns tables, samples and schedules.
 
     Parameters
@@ -161,12 +245,24 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         :meth:`LocalitySchedule.from_scan` tolerance (units of the probe value).
     denoiser : {"network", "linear"}
     denoiser_params : dict, passed to the denoisers (epochs, width, ...).
-    steps, method : the sampler's.
+    global_denoiser_params : dict or None
+        Overrides of ``denoiser_params`` for the global denoiser only (e.g. a
+        wider, longer-trained global network next to small local ones: the
+        paper's premise is that the local networks can be small).
+    model_dir : str or None
+        Cache of trained networks (``denoiser="network"``): each is saved
+        there under a hash of its training rows and parameters and loaded,
+        not retrained, by a later run with the same settings.
+    steps, method, time_spacing : the sampler's (:class:`~markovphase.sampling.HybridSampler`).
     gap_radii : sequence of int or None
         Also derive a schedule ``derived-gap`` from the fitted denoisers
         themselves (:func:`denoiser_gap` on rows outside the training and
         baseline sets): at each of ``gap_times`` the smallest radius whose
-        relative excess MSE over the global denoiser is ``<= gap_tolerance``.
+        relative excess MSE over the global denoiser is ``<= gap_tolerance``
+        (:func:`gap_schedule`). A sequence of tolerances adds one schedule per
+        value: ``derived-gap`` for the first, ``derived-gap@TOL`` for the others.
+    gap_measure : {"rel_gap", "rel_explained"}
+        What ``gap_tolerance`` bounds (:func:`gap_schedule`).
     n_global_repeats : int
         Noise scale of the metrics: sample ``all-global`` this many more times
         from independent starting noise (seeds ``random_state + k``) and score a
@@ -179,7 +275,8 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         (per-pixel mean removed; lets convolutional local networks represent
         a position-dependent mean).
     out_dir : str or None
-        Writes ``summary.csv``, ``metrics.csv``, ``phases.csv``, ``schedules/*.json``,
+        Writes ``summary.csv``, ``metrics.csv``, ``phases.csv``, ``gap.csv`` (with
+        ``gap_radii``), ``schedules/*.json``,
         ``samples.npz``, ``samples.png`` and ``result.json``.
 
     Returns
@@ -221,21 +318,19 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
     radii = sorted({r for s in scheds.values() for r in s.radii} | set(gap_radii))
     g, loc, fit_s = _fit_denoisers(denoiser, radii, X_train, ds.lattice_shape, ds.n_channels,
                                    ds.periodic, ds.covariance, denoiser_params or {},
-                                   random_state, verbose, center)
+                                   random_state, verbose, center,
+                                   global_params=global_denoiser_params, model_dir=model_dir)
     gap_table = None
     if gap_radii:
         X_probe = ds.X[idx[n_train + int(n_samples):n_train + 2 * int(n_samples)]]
         if len(X_probe) < 2:
             X_probe = X_held
         gap_table = denoiser_gap(g, {r: loc[r] for r in gap_radii}, X_probe, gap_times,
-                                 random_state)
-        best = (gap_table[gap_table.rel_gap <= gap_tolerance].sort_values("r")
-                .groupby("t").r.first())
-        tt = np.asarray(sorted(gap_table.t.unique()))
-        scheds["derived-gap"] = LocalitySchedule.from_radii(
-            tt, [best.get(t, None) for t in tt], allowed_radii=list(gap_radii),
-            metadata={"source": "denoiser gap of the fitted networks",
-                      "tolerance": gap_tolerance})
+                                 random_state, prior_mean=X_train.mean(axis=0))
+        tols = np.atleast_1d(np.asarray(gap_tolerance, dtype=float))
+        for k, tol in enumerate(tols):
+            scheds["derived-gap" if k == 0 else f"derived-gap@{tol:g}"] = gap_schedule(
+                gap_table, float(tol), gap_measure)
     classifier = None
     if ds.covariance is None and y_train is not None and len(ds.lattice_shape) == 2:
         classifier = FeatureClassifier(random_state=random_state).fit(X_train, y_train)
@@ -244,7 +339,8 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
     for name, sched in scheds.items():
         smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
                             g if sched.uses_global else None, steps=steps, method=method,
-                            random_state=random_state, verbose=verbose)
+                            time_spacing=time_spacing, random_state=random_state,
+                            verbose=verbose)
         X_gen = smp.sample(int(n_samples))
         samples[name] = X_gen
         st = smp.stats_
@@ -258,7 +354,8 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
     if int(n_global_repeats) > 0 and "all-global" in scheds:
         for k in range(1, int(n_global_repeats) + 1):
             smp = HybridSampler(scheds["all-global"], {}, g, steps=steps, method=method,
-                                random_state=random_state + k, verbose=verbose)
+                                time_spacing=time_spacing, random_state=random_state + k,
+                                verbose=verbose)
             X_gen = smp.sample(int(n_samples))
             samples[f"all-global#{k + 1}"] = X_gen
             q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
@@ -291,6 +388,8 @@ def write_outputs(result: dict, out_dir) -> Path:
     result["summary"].to_csv(out / "summary.csv", index=False)
     result["metrics"].to_csv(out / "metrics.csv", index=False)
     result["phases"].to_csv(out / "phases.csv", index=False)
+    if result.get("gap") is not None:
+        result["gap"].to_csv(out / "gap.csv", index=False)
     for name, s in result["schedules"].items():
         s.to_json(out / "schedules" / f"{name}.json")
     np.savez_compressed(out / "samples.npz", **{k.replace("-", "_"): v
@@ -374,6 +473,22 @@ def _parse_kv(items) -> dict:
               type=click.Choice(["network", "linear"]))
 @click.option("--denoiser-param", "denoiser_params", multiple=True, metavar="KEY=VALUE",
               help="Denoiser parameter, e.g. --denoiser-param epochs=5.")
+@click.option("--global-param", "global_params", multiple=True, metavar="KEY=VALUE",
+              help="Override for the global denoiser only, e.g. --global-param width=32.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+              help="Cache of trained networks: reused when data and parameters match.")
+@click.option("--gap-radii", default="", show_default=False, metavar="R1,R2,...",
+              help="Also derive the schedule 'derived-gap' from the fitted networks: at each "
+                   "time the smallest of these radii within --gap-tolerance of the global one.")
+@click.option("--gap-tolerance", default=0.05, show_default=True, type=click.FloatRange(min=0),
+              help="Relative excess held-out x0-MSE allowed by 'derived-gap'.")
+@click.option("--gap-measure", default="rel_gap", show_default=True,
+              type=click.Choice(GAP_MEASURES),
+              help="What --gap-tolerance bounds: excess MSE over the global MSE, or over what "
+                   "the global denoiser explains beyond the mean.")
+@click.option("--time-spacing", default="uniform", show_default=True,
+              type=click.Choice(["uniform", "quadratic"]),
+              help="Sampler time grid (quadratic: finer near the data).")
 @click.option("--center/--no-center", default=False, show_default=True,
               help="Fit the denoisers on per-pixel centred data (CenteredDenoiser).")
 @click.option("--global-repeats", default=0, show_default=True, type=click.IntRange(min=0),
@@ -388,6 +503,7 @@ def _parse_kv(items) -> dict:
 @click.option("-v", "--verbose", count=True)
 def sample_command(dataset, data_params, n_train, n_samples, radius, window, presets,
                    schedule_files, derive, scan_params, tolerance, denoiser, denoiser_params,
+                   global_params, model_dir, gap_radii, gap_tolerance, gap_measure, time_spacing,
                    center, global_repeats, steps, method, random_state, out_dir, verbose):
     """Sample with locality schedules; report quality, FLOPs and wall time per schedule.
 
@@ -399,6 +515,10 @@ def sample_command(dataset, data_params, n_train, n_samples, radius, window, pre
         lo, hi = (float(x) for x in window.split(","))
     except ValueError:
         raise click.BadParameter(f"--window {window!r} must be two numbers lo,hi") from None
+    try:
+        radii = tuple(int(r) for r in gap_radii.split(",") if r.strip())
+    except ValueError:
+        raise click.BadParameter(f"--gap-radii {gap_radii!r} must be integers like 1,3") from None
     files = _parse_kv(schedule_files)
     res = run_experiment(dataset=dataset, dataset_params=_parse_kv(data_params), n_train=n_train,
                          n_samples=n_samples, radius=radius, window=(lo, hi),
@@ -406,7 +526,9 @@ def sample_command(dataset, data_params, n_train, n_samples, radius, window, pre
                                                                 files.items()},
                          derive=derive, scan_params=_parse_kv(scan_params), tolerance=tolerance,
                          denoiser=denoiser, denoiser_params=_parse_kv(denoiser_params),
-                         steps=steps, method=method, center=center,
+                         global_denoiser_params=_parse_kv(global_params), model_dir=model_dir,
+                         gap_radii=radii, gap_tolerance=gap_tolerance, gap_measure=gap_measure,
+                         time_spacing=time_spacing, steps=steps, method=method, center=center,
                          n_global_repeats=global_repeats, random_state=random_state,
                          verbose=verbose, out_dir=out_dir)
     with pd.option_context("display.width", 160, "display.max_columns", 20):

@@ -127,6 +127,16 @@ class CenteredDenoiser:
     def __init__(self, estimator):
         self.estimator = estimator
 
+    @classmethod
+    def from_fitted(cls, fitted_estimator, mean) -> CenteredDenoiser:
+        """Wrap an already fitted denoiser of centred data with its centring ``mean``."""
+        obj = cls(fitted_estimator)
+        obj.estimator_ = fitted_estimator
+        obj.mean_ = np.asarray(mean, dtype=np.float64).ravel()
+        obj.n_features_in_ = obj.mean_.size
+        obj.path_ = get_path(getattr(fitted_estimator, "schedule", "linear"))
+        return obj
+
     def fit(self, X, y=None):
         from sklearn.base import clone
 

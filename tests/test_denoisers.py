@@ -441,3 +441,19 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_max_grad_norm_clips_every_step(small_data):
+    """A tiny clipping norm freezes the weights near their (seeded) initialisation."""
+
+    def weights(**kw):
+        m = _small_model(epochs=kw.pop("epochs", 1), n_iter_no_change=None, **kw).fit(small_data)
+        return torch.cat([p.detach().ravel() for p in m.network_.parameters()])
+
+    w0 = weights(epochs=0)
+    free = (weights() - w0).abs().max().item()
+    clipped = (weights(max_grad_norm=1e-12) - w0).abs().max().item()
+    # Adam rescales the clipped gradient, but eps = 1e-8 dominates a norm of 1e-12
+    assert free > 1e-3 and clipped < 1e-5
+    with pytest.raises(ValueError, match="max_grad_norm=0"):
+        _small_model(max_grad_norm=0).fit(small_data)

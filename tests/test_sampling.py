@@ -9,6 +9,7 @@ discretisation/locality bias from Monte-Carlo error.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from markovphase.datasets.gaussian_field import gaussian_field_covariance
@@ -182,19 +183,35 @@ def test_sample_command_writes_the_report(tmp_path):
             "--data", "n_samples=600", "--n-train", "300", "--n-samples", "200",
             "--radius", "1", "--window", "0.3,0.7", "--preset", "all-global", "--preset",
             "local-global-local", "--schedule", f"mine={sched}", "--no-derive",
-            "--denoiser", "linear", "--steps", "6", "--out", str(out)]
+            "--denoiser", "linear", "--gap-radii", "1,2", "--gap-tolerance", "0.1",
+            "--gap-measure", "rel_explained", "--time-spacing", "quadratic",
+            "--steps", "6", "--out", str(out)]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     for f in ("summary.csv", "metrics.csv", "phases.csv", "samples.npz", "samples.png",
               "schedules/mine.json", "schedules/all-global.json"):
         assert (out / f).exists(), f
     summary = {r["schedule"]: r for r in json.loads((out / "result.json").read_text())["summary"]}
-    assert set(summary) == {"all-global", "local-global-local", "mine"}
+    assert set(summary) == {"all-global", "local-global-local", "mine", "derived-gap"}
+    gap = LocalitySchedule.from_json(out / "schedules" / "derived-gap.json")
+    assert gap.metadata["tolerance"] == 0.1 and set(gap.radii) <= {1, 2}
+    assert gap.metadata["measure"] == "rel_explained"
+    table = pd.read_csv(out / "gap.csv")
+    assert set(table.r) == {1, 2}
+    np.testing.assert_allclose(table.rel_explained,
+                               table.gap / (table.prior_mse - table.global_mse), rtol=1e-9)
+    # the quadratic grid reaches the sampler: Heun evaluates at (1 - i/6)^2, twice per step
+    # but the last; [0.3, 0.7) holds 0.694 and 0.444 (4 calls; the uniform grid: 6)
+    phases = pd.read_csv(out / "phases.csv")
+    lgl = phases[phases.schedule == "local-global-local"]
+    assert lgl.n_calls.sum() == 11 and lgl[lgl.radius.isna()].n_calls.item() == 4
     assert summary["all-global"]["flops_vs_all_global"] == 1.0
     assert summary["local-global-local"]["flops_vs_all_global"] < 1.0
     assert LocalitySchedule.from_json(out / "schedules" / "mine.json").radius_at(0.2) == 1
     bad = CliRunner().invoke(cli, args[:-2] + ["--window", "0.7", "--out", str(out)])
     assert bad.exit_code != 0 and "--window" in bad.output
+    bad = CliRunner().invoke(cli, args[:-2] + ["--gap-radii", "1,x", "--out", str(out)])
+    assert bad.exit_code != 0 and "--gap-radii" in bad.output
 
 
 def test_centered_denoiser_adds_back_the_mean_exactly():
@@ -218,14 +235,25 @@ def test_denoiser_gap_matches_the_exact_wiener_mse(dens):
 
     rng = np.random.default_rng(6)
     X = rng.standard_normal((3000, D)) @ np.linalg.cholesky(SIGMA).T
-    table = denoiser_gap(dens[None], {0: dens[0], 1: dens[1], 2: dens[2]}, X, [0.3, 0.6])
+    table = denoiser_gap(dens[None], {0: dens[0], 1: dens[1], 2: dens[2]}, X, [0.3, 0.6, 0.95],
+                         prior_mean=np.zeros(D))
+    prior = np.trace(SIGMA) / D  # MSE of predicting the (exact, zero) mean
     for _, row in table.iterrows():
         exact_local = dens[row.r].exact_mse(row.t).mean()
         exact_global = dens[None].exact_mse(row.t).mean()
         assert row.local_mse == pytest.approx(exact_local, rel=0.03)
         assert row.global_mse == pytest.approx(exact_global, rel=0.03)
+        assert row.prior_mse == pytest.approx(prior, rel=0.05)
         # paired noise: the gap is far more precise than either MSE
         assert row.gap == pytest.approx(exact_local - exact_global, rel=0.1, abs=2e-4)
+        # share of the global filter's explained MSE that radius r misses; near t = 1 the
+        # explained part (the denominator) is ~1e-3 of the prior, so the ratio is noisier
+        exact_share = (exact_local - exact_global) / (prior - exact_global)
+        assert row.rel_explained == pytest.approx(exact_share, rel=0.1,
+                                                  abs=0.025 if row.t > 0.9 else 0.005)
+    # near t = 1 both MSEs approach the prior: rel_gap vanishes, the missed share does not
+    hi = table[table.t == 0.95].set_index("r")
+    assert hi.rel_gap[0] < 0.05 and hi.rel_explained[0] > 5 * hi.rel_gap[0]
     at = table[table.t == 0.6].set_index("r").rel_gap
     assert at[0] > at[1] > at[2] > -1e-3
 
@@ -273,3 +301,63 @@ def test_local_only_network_parameters_skip_the_global_network():
     assert loc[1].estimator_.network_.position.shape == (2, 6, 6)
     assert type(g.estimator_).__name__ == "GlobalDenoiser"
     assert loc[1].denoise(X[:3], 0.5).shape == (3, 36)
+
+
+def test_model_dir_caches_trained_networks_and_global_overrides(tmp_path):
+    from markovphase.sample_cli import _fit_denoisers
+
+    X = np.random.default_rng(0).random((80, 36))
+    args = ("network", [1], X, (6, 6), 1, False, None,
+            {"epochs": 2, "width": 4, "depth": 1, "position_channels": 2}, 0, 0)
+    g, loc, _ = _fit_denoisers(*args, center=True, global_params={"width": 6},
+                               model_dir=tmp_path)
+    # the override reaches the global network only
+    assert g.estimator_.width == 6 and loc[1].estimator_.width == 4
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert [f.split("-")[0] for f in files] == ["global", "global", "r1", "r1"]
+    assert sum(f.endswith(".pt") for f in files) == 2
+    # a second run loads the same weights and centring mean: identical outputs
+    g2, loc2, _ = _fit_denoisers(*args, center=True, global_params={"width": 6},
+                                 model_dir=tmp_path)
+    Y = X[:5] * 0.5 + 0.1
+    np.testing.assert_array_equal(g2.denoise(Y, 0.4), g.denoise(Y, 0.4))
+    np.testing.assert_array_equal(loc2[1].denoise(Y, 0.7), loc[1].denoise(Y, 0.7))
+    assert len(list(tmp_path.iterdir())) == 4
+    # a changed parameter or changed rows trains afresh under a new name
+    _fit_denoisers(*args, center=True, global_params={"width": 5}, model_dir=tmp_path)
+    assert len(list(tmp_path.glob("global-*.pt"))) == 2
+    with pytest.raises(ValueError, match="model_dir"):
+        _fit_denoisers("linear", [1], X, (6, 6), 1, False, np.eye(36), {}, 0, 0,
+                       model_dir=tmp_path)
+
+
+def test_gap_schedule_picks_the_smallest_radius_within_tolerance():
+    import pandas as pd
+
+    from markovphase.sample_cli import gap_schedule
+
+    rel = {  # t: (rel_gap r=1, rel_gap r=3)
+        0.1: (0.02, 0.01), 0.3: (0.30, 0.08), 0.5: (0.90, 0.40), 0.7: (0.50, 0.12),
+        0.9: (0.04, 0.02)}
+    table = pd.DataFrame([{"t": t, "r": r, "rel_gap": g[i]} for t, g in rel.items()
+                          for i, r in enumerate((1, 3))])
+    s = gap_schedule(table, 0.10)
+    # r(0.1) = 1, r(0.3) = 3, r(0.5) = r(0.7) = global, r(0.9) = 1; between scanned times
+    # the more demanding neighbour ("conservative"), the end values extend to 0 and 1
+    assert [s.radius_at(t) for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 1.0)] == \
+        [1, 3, 3, None, None, None, 1, 1]
+    assert s.metadata["tolerance"] == 0.10 and s.metadata["rel_gap"][3][2] == 0.40
+    loose = gap_schedule(table, 0.5)
+    # at 0.5: r=1 (0.90) fails, r=3 (0.40) passes; elsewhere r=1 passes
+    assert [loose.radius_at(t) for t in (0.2, 0.4, 0.6, 0.8)] == [1, 3, 3, 1]
+    with pytest.raises(ValueError, match="gap_tolerance=-0.1"):
+        gap_schedule(table, -0.1)
+    # the same rule on another column: a measure that flags the high-noise end
+    table["rel_explained"] = [0.0, 0.0, 0.05, 0.01, 0.2, 0.1, 0.5, 0.3, 0.6, 0.4]
+    ex = gap_schedule(table, 0.10, measure="rel_explained")
+    # r(0.1) = r(0.3) = 1, r(0.5) = 3, global from 0.7 on, up to t = 1
+    assert [ex.radius_at(t) for t in (0.05, 0.2, 0.4, 0.6, 0.8, 1.0)] == \
+        [1, 1, 3, None, None, None]
+    assert ex.metadata["measure"] == "rel_explained"
+    with pytest.raises(ValueError, match="measure='mse'"):
+        gap_schedule(table, 0.1, measure="mse")

@@ -90,6 +90,10 @@ class LocalDenoiser(BaseDenoiser):
     batch_size : int, default=64
     learning_rate : float, default=2e-3
         Adam step size (cosine-annealed to 0 over ``epochs``).
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global L2 norm to this value before each step
+        (``torch.nn.utils.clip_grad_norm_``); guards wide networks against the
+        loss spikes of Adam at a large step size. ``None``: no clipping.
     validation_fraction : float, default=0.1
         Held-out share of the rows for early stopping (none when it would
         hold less than one row).
@@ -125,7 +129,8 @@ class LocalDenoiser(BaseDenoiser):
     def __init__(self, lattice_shape=None, radius=1, n_channels=1, periodic=False, width=32,
                  depth=2, position_channels=0, schedule="linear", t_min=0.01, t_max=1.0,
                  epochs=50, batch_size=64,
-                 learning_rate=2e-3, validation_fraction=0.1, n_iter_no_change=10,
+                 learning_rate=2e-3, max_grad_norm=None, validation_fraction=0.1,
+                 n_iter_no_change=10,
                  eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, device="auto",
                  random_state=None, verbose=0):
         self.lattice_shape = lattice_shape
@@ -141,6 +146,7 @@ class LocalDenoiser(BaseDenoiser):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.eval_times = eval_times
@@ -161,6 +167,8 @@ class LocalDenoiser(BaseDenoiser):
         _check_positive(self.epochs, "epochs", integral=True, allow_zero=True)
         _check_positive(self.batch_size, "batch_size", integral=True)
         _check_positive(self.learning_rate, "learning_rate")
+        if self.max_grad_norm is not None:
+            _check_positive(self.max_grad_norm, "max_grad_norm")
         if self.n_iter_no_change is not None:
             _check_positive(self.n_iter_no_change, "n_iter_no_change", integral=True)
         vf = self.validation_fraction
@@ -271,6 +279,9 @@ class LocalDenoiser(BaseDenoiser):
                 loss = self._batch_loss(u0, t, z).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if self.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.network_.parameters(),
+                                                   float(self.max_grad_norm))
                 opt.step()
                 total += float(loss.detach()) * len(idx)
             sched.step()
@@ -425,7 +436,8 @@ class GlobalDenoiser(LocalDenoiser):
 
     def __init__(self, lattice_shape=None, n_channels=1, periodic=False, width=32,
                  schedule="linear", t_min=0.01, t_max=1.0, epochs=50, batch_size=64,
-                 learning_rate=2e-3, validation_fraction=0.1, n_iter_no_change=10,
+                 learning_rate=2e-3, max_grad_norm=None, validation_fraction=0.1,
+                 n_iter_no_change=10,
                  eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, device="auto",
                  random_state=None, verbose=0):
         self.lattice_shape = lattice_shape
@@ -438,6 +450,7 @@ class GlobalDenoiser(LocalDenoiser):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.eval_times = eval_times
