@@ -41,8 +41,9 @@ measures. Usage::
         [--mnist ../shared/data/mnist/t10k-images-idx3-ubyte.gz] [--epochs 8] \\
         [--center --position-channels 4 --no-derive --global-repeats 2]
 
-The run recorded in ``benchmarks/results/hybrid_mnist_quadratic.txt`` (about
-40 min of training on one core per network, then 7 min of sampling)::
+The run recorded in ``benchmarks/results/hybrid_mnist_quadratic.txt`` (training,
+one core per network: 41 min for the global U-Net, 7 to 17 min for each local
+network; then 352 s for the gap table, sampling and metrics on 2 threads)::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/hybrid_mnist.py --center \
         --position-channels 4 --no-derive --n-train 8000 --n-samples 500 --epochs 60 \
