@@ -99,6 +99,10 @@ def main(argv=None):
     p.add_argument("--global-repeats", type=int, default=0,
                    help="extra independent all-global sample sets (and a second held-out real "
                         "set) to measure the metrics' same-distribution spread")
+    p.add_argument("--local-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra parameter of the local networks (repeatable), e.g. t_max=0.5 "
+                        "to train them only where a schedule uses them; shared with the global "
+                        "network unless --global-param overrides it")
     p.add_argument("--global-param", action="append", default=[], metavar="KEY=VALUE",
                    help="override for the global network only (repeatable), e.g. width=32, "
                         "epochs=25, learning_rate=1e-3, max_grad_norm=1.0")
@@ -126,7 +130,8 @@ def main(argv=None):
         tolerance=args.tolerance, denoiser="network",
         presets=tuple(args.presets.split(",")),
         denoiser_params={"epochs": args.epochs, "width": args.width,
-                         "position_channels": args.position_channels},
+                         "position_channels": args.position_channels,
+                         **_parse_kv(args.local_param)},
         steps=args.steps, method="heun", center=args.center,
         gap_radii=tuple(int(r) for r in args.gap_radii.split(",")),
         gap_tolerance=tuple(float(x) for x in args.gap_tolerance.split(",")),
