@@ -202,11 +202,8 @@ def main(argv=None):
         key = ["frechet_distance", "kernel_mmd2", "frechet_distance_pca", "label_entropy",
                "confidence"]
         key = [k for k in key if k in wide.index]
-        verdict = pd.DataFrame({n: [(f"{wide.loc[k, n]:.4f} " + ("yes" if lo[k] <= wide.loc[k, n]
-                                     <= hi[k] else ("better" if _better(k, wide.loc[k, n], lo[k],
-                                                                        hi[k]) else "no")))
-                                    for k in key] for n in names if n in wide.columns},
-                               index=key)
+        verdict = pd.DataFrame({n: [_verdict(k, wide.loc[k, n], lo[k], hi[k]) for k in key]
+                                for n in names if n in wide.columns}, index=key)
         verdict.insert(0, "all-global [min, max]",
                        [f"[{lo[k]:.4f}, {hi[k]:.4f}]" for k in key])
         print(verdict.to_string())
@@ -214,9 +211,16 @@ def main(argv=None):
     return res
 
 
-def _better(metric, value, lo, hi) -> bool:
-    """Outside the all-global range on the good side (lower distance, higher confidence)."""
-    return value > hi if metric == "confidence" else value < lo
+def _verdict(metric, value, lo, hi) -> str:
+    """``value`` and whether it lies in the all-global range [lo, hi]: "yes", "better"
+    (outside on the good side: lower distance, higher confidence) or "no"."""
+    if lo <= value <= hi:
+        word = "yes"
+    elif (value > hi) if metric == "confidence" else (value < lo):
+        word = "better"
+    else:
+        word = "no"
+    return f"{value:.4f} {word}"
 
 
 if __name__ == "__main__":
