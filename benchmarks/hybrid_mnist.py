@@ -30,8 +30,13 @@ set: the printed spread is the same-distribution noise of each metric at this n.
 ``--global-param KEY=VALUE`` sizes the global network on its own (the local
 networks stay small: that is the point of a hybrid schedule); ``--model-dir``
 keeps trained networks, keyed by data and parameters, so a second run with other
-schedules or tolerances skips training; ``--time-spacing quadratic`` puts the
-sampler's steps nearer the data (the same grid for every schedule).
+schedules or tolerances skips training; ``--time-spacing quadratic`` (or ``cubic``, or
+a power rho) puts the sampler's steps nearer the data (the same grid for every
+schedule). ``--repeat-schedules NAME,...`` samples those schedules with the seeds of
+the all-global repeats, so set k of each starts from the same noise: the printed
+paired differences (and ``repeats.png``) separate a schedule's effect from the
+draw-to-draw noise of the metrics; ``--sample-seed`` draws fresh sets from the same
+cached networks.
 
 Small budgets by default (2 shared CPU cores): the networks are undertrained,
 so absolute quality is poor; the comparison between schedules is what this
@@ -52,6 +57,24 @@ network; then 352 s for the gap table, sampling and metrics on 2 threads)::
         --time-spacing quadratic --gap-measure rel_explained --gap-tolerance 0.10,0.05,0.15 \
         --gap-radii 1,2,3,5 --global-repeats 4 --model-dir models --threads 2 \
         --presets local-global-local,global-local-global,all-local,all-global
+
+The cubic-grid runs reuse those networks (``--model-dir``):
+
+- ``hybrid_mnist_cubic.txt`` and ``_samples.png``: every preset and four
+  tolerances, sample seeds 100-109;
+- ``hybrid_mnist_cubic_paired.txt`` and ``_repeats.png``: the two cheapest derived
+  schedules paired with all-global over seeds 200-209;
+- ``hybrid_mnist_quadratic_control.txt``: all-global on the quadratic grid, seeds
+  200-209 (compared with ``benchmarks/paired_runs.py``).
+
+They change only::
+
+    --time-spacing cubic --gap-tolerance 0.025,0.05,0.10,0.01 --global-repeats 9 \
+        --sample-seed 100
+    --time-spacing cubic --gap-tolerance 0.025,0.05 --global-repeats 9 --sample-seed 200 \
+        --repeat-schedules derived-gap,derived-gap@0.05 --presets all-global
+    --time-spacing quadratic --gap-radii "" --global-repeats 9 --sample-seed 200 \
+        --presets all-global
 """
 
 from __future__ import annotations
@@ -60,10 +83,12 @@ import argparse
 import os
 import time
 
+import click
 import numpy as np
 import pandas as pd
+from paired_runs import paired_table, set_columns
 
-from markovphase.sample_cli import _parse_kv, run_experiment
+from markovphase.sample_cli import _parse_kv, parse_time_spacing, run_experiment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MNIST = os.path.join(HERE, "..", "..", "shared", "data", "mnist",
@@ -99,6 +124,9 @@ def main(argv=None):
     p.add_argument("--global-repeats", type=int, default=0,
                    help="extra independent all-global sample sets (and a second held-out real "
                         "set) to measure the metrics' same-distribution spread")
+    p.add_argument("--repeat-schedules", default="", metavar="NAME,NAME",
+                   help="schedules sampled --global-repeats more times with the all-global "
+                        "sets' seeds (paired: set k of each starts from the same noise)")
     p.add_argument("--local-param", action="append", default=[], metavar="KEY=VALUE",
                    help="extra parameter of the local networks (repeatable), e.g. t_max=0.5 "
                         "to train them only where a schedule uses them; shared with the global "
@@ -108,8 +136,11 @@ def main(argv=None):
                         "epochs=25, learning_rate=1e-3, max_grad_norm=1.0")
     p.add_argument("--gap-measure", default="rel_gap", choices=["rel_gap", "rel_explained"],
                    help="what --gap-tolerance bounds (see markovphase.sample_cli.denoiser_gap)")
-    p.add_argument("--time-spacing", default="uniform", choices=["uniform", "quadratic"],
-                   help="sampler time grid")
+    p.add_argument("--time-spacing", default="uniform", type=_spacing,
+                   help="sampler time grid: uniform, quadratic, cubic or a power rho >= 1")
+    p.add_argument("--sample-seed", type=int, default=None,
+                   help="seed of the samplers' starting noise (default 0, the split's seed); "
+                        "a new value draws fresh sample sets from the same cached networks")
     p.add_argument("--schedule", action="append", default=[], metavar="NAME=PATH",
                    help="extra hand-written schedule (LocalitySchedule JSON), repeatable")
     p.add_argument("--gap-times", default=",".join(f"{t:.2f}" for t in np.arange(0.05, 0.96, 0.05)),
@@ -133,15 +164,16 @@ def main(argv=None):
                          "position_channels": args.position_channels,
                          **_parse_kv(args.local_param)},
         steps=args.steps, method="heun", center=args.center,
-        gap_radii=tuple(int(r) for r in args.gap_radii.split(",")),
+        gap_radii=tuple(int(r) for r in args.gap_radii.split(",") if r.strip()),
         gap_tolerance=tuple(float(x) for x in args.gap_tolerance.split(",")),
         n_global_repeats=args.global_repeats,
+        repeat_schedules=tuple(n for n in args.repeat_schedules.split(",") if n),
         gap_times=tuple(float(t) for t in args.gap_times.split(",")),
         global_denoiser_params=_parse_kv(args.global_param),
         schedules=dict(item.split("=", 1) for item in args.schedule),
         model_dir=args.model_dir, gap_measure=args.gap_measure,
         time_spacing=args.time_spacing,
-        random_state=0, verbose=0, out_dir=args.out)
+        random_state=0, sample_random_state=args.sample_seed, verbose=0, out_dir=args.out)
     total = time.perf_counter() - t0
     pd.set_option("display.width", 180)
     pd.set_option("display.max_columns", 20)
@@ -149,7 +181,8 @@ def main(argv=None):
           f"epochs={args.epochs}, width={args.width}, "
           f"global overrides={_parse_kv(args.global_param)}, Heun steps={args.steps}, "
           f"center={args.center}, position_channels={args.position_channels}, "
-          f"time spacing={args.time_spacing}, gap measure={args.gap_measure}; "
+          f"time spacing={args.time_spacing}, gap measure={args.gap_measure}, "
+          f"sample seed={args.sample_seed}; "
           f"total {total:.0f} s")
     print("fit seconds:", {k: round(v, 1) for k, v in res["fit_seconds"].items()})
     if res["scan"] is not None:
@@ -207,8 +240,58 @@ def main(argv=None):
         verdict.insert(0, "all-global [min, max]",
                        [f"[{lo[k]:.4f}, {hi[k]:.4f}]" for k in key])
         print(verdict.to_string())
+        paired = _paired_table(wide, [n for n in names if f"{n}#2" in wide.columns], key)
+        if paired is not None:
+            print(f"\nrepeated sets ({len(reps)} seeds, set k of each schedule starts from "
+                  "the noise of all-global set k; A = all-global, B = the schedule):")
+            print(paired.to_string())
+            fig = _plot_repeats(wide, [n for n in names if f"{n}#2" in wide.columns], key)
+            fig.savefig(os.path.join(args.out, "repeats.png"), dpi=120)
     print(f"\nwritten to {os.path.abspath(args.out)}")
     return res
+
+
+def _plot_repeats(wide, names, key):
+    """One panel per metric: each schedule's sets as points, pairs (same starting
+    noise) joined by grey lines, the all-global [min, max] shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = ["all-global", *names]
+    fig, axes = plt.subplots(1, len(key), figsize=(3.2 * len(key), 3.4), squeeze=False)
+    for ax, k in zip(axes[0], key, strict=True):
+        vals = [wide.loc[k, set_columns(wide, n)].to_numpy() for n in order]
+        ax.axhspan(vals[0].min(), vals[0].max(), color="0.9", zorder=0)
+        m = min(len(v) for v in vals)
+        ax.plot(np.arange(len(order)), np.array([v[:m] for v in vals]), color="0.7", lw=0.6)
+        for i, v in enumerate(vals):
+            ax.plot(np.full(len(v), i), v, "o", ms=4)
+            ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, "k-", lw=2)
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right", fontsize=8)
+        ax.set_title(k, fontsize=9)
+    fig.suptitle("sets of each schedule (lines: same starting noise; band: all-global range)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _paired_table(wide, names, key):
+    """Per repeated schedule (B) against all-global (A, the same seeds):
+    :func:`paired_runs.paired_table` of their sets."""
+    if not names:
+        return None
+    ref = wide.loc[key, set_columns(wide, "all-global")]
+    return pd.concat({n: paired_table(ref, wide.loc[key, set_columns(wide, n)]) for n in names},
+                     names=["schedule"])
+
+
+def _spacing(value):
+    try:
+        return parse_time_spacing(value)
+    except click.BadParameter as e:
+        raise argparse.ArgumentTypeError(e.message) from None
 
 
 def _verdict(metric, value, lo, hi) -> str:

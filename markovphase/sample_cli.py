@@ -20,6 +20,7 @@ and ``benchmarks/hybrid_mnist.py``):
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -29,6 +30,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from . import plugins
 from .schedule import LocalitySchedule
 
 __all__ = ["run_experiment", "preset_schedules", "denoiser_gap", "gap_schedule", "PRESETS",
@@ -219,14 +221,35 @@ def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
                             for r, g in gap_table.groupby("r")}})
 
 
+def parse_time_spacing(value, name="time_spacing"):
+    """A named time grid (:data:`~markovphase.sampling.TIME_SPACINGS`) or a power >= 1.
+
+    Raises a :class:`click.BadParameter` naming ``name`` for anything else.
+    """
+    from .sampling import TIME_SPACINGS
+
+    if value in TIME_SPACINGS:
+        return value
+    try:
+        rho = float(value)
+    except (TypeError, ValueError):
+        rho = float("nan")
+    if not np.isfinite(rho) or rho < 1:
+        raise click.BadParameter(f"{name} {value!r}: expected one of "
+                                 f"{', '.join(TIME_SPACINGS)} or a power >= 1 such as 2.5")
+    return rho
+
+
 def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples=500,
                    radius=3, window=(0.2, 0.5), presets=PRESETS, schedules=None,
                    derive=True, scan_params=None, tolerance=0.01, denoiser="network",
                    denoiser_params=None, steps=20, method="heun", center=False, gap_radii=None,
                    gap_times=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
                    gap_tolerance=0.05, gap_measure="rel_gap", n_global_repeats=0,
+                   repeat_schedules=(),
                    global_denoiser_params=None, model_dir=None, time_spacing="uniform",
-                   random_state=0, verbose=0, out_dir=None) -> dict:
+                   random_state=0, sample_random_state=None, verbose=0,
+                   out_dir=None) -> dict:
     """Run the schedule experiment; returns tables, samples and schedules.
 
     Parameters
@@ -265,11 +288,24 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         What ``gap_tolerance`` bounds (:func:`gap_schedule`).
     n_global_repeats : int
         Noise scale of the metrics: sample ``all-global`` this many more times
-        from independent starting noise (seeds ``random_state + k``) and score a
+        from independent starting noise (seeds ``sample_random_state + k``) and score a
         second held-out real set of the same size; their metric rows are
         ``all-global#k`` and ``held-out-real#2`` in ``metrics`` (not in
         ``summary``), so "within noise of all-global" is judged against a
         measured spread at the same ``n_samples``.
+    repeat_schedules : sequence of str
+        Further schedules sampled ``n_global_repeats`` more times with the same
+        seeds as the all-global repeats (rows ``NAME#k`` in ``metrics``): each
+        repeat of a schedule starts from the same noise as the all-global set
+        of that seed, so the pair measures what the schedule changes and the
+        sets measure its spread.
+    random_state : int
+        Seeds the split into training / held-out rows, the networks, the scan
+        and the classifier.
+    sample_random_state : int or None
+        Seeds the samplers' starting noise (``None``: ``random_state``). A new
+        value draws fresh sample sets from the same split and networks, e.g. a
+        confirmation run of a schedule chosen on earlier samples.
     center : bool
         Wrap every denoiser in :class:`~markovphase.sampling.CenteredDenoiser`
         (per-pixel mean removed; lets convolutional local networks represent
@@ -281,7 +317,9 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
 
     Returns
     -------
-    dict with ``summary`` (one row per schedule: flops_per_sample,
+    dict with ``summary`` (one row per schedule: ``global_fraction`` (share of
+    t in [0, 1] under the global denoiser), ``global_call_fraction`` (share of
+    the sampler's network calls made by it), flops_per_sample,
     flops_vs_all_global, sample_wall_s, ...), ``metrics`` (schedule, metric,
     generated, baseline), ``phases``, ``samples``, ``schedules``, ``fit_seconds``.
     """
@@ -331,6 +369,13 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
         for k, tol in enumerate(tols):
             scheds["derived-gap" if k == 0 else f"derived-gap@{tol:g}"] = gap_schedule(
                 gap_table, float(tol), gap_measure)
+    repeat_names = list(dict.fromkeys(["all-global"] * ("all-global" in scheds)
+                                      + list(repeat_schedules)))
+    unknown = [n for n in repeat_names if n not in scheds]
+    if unknown:
+        raise ValueError(f"repeat_schedules={list(repeat_schedules)!r}: {unknown} are not "
+                         f"schedules of this run; expected names from {sorted(scheds)}")
+    seed = random_state if sample_random_state is None else int(sample_random_state)
     classifier = None
     if ds.covariance is None and y_train is not None and len(ds.lattice_shape) == 2:
         classifier = FeatureClassifier(random_state=random_state).fit(X_train, y_train)
@@ -339,27 +384,30 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
     for name, sched in scheds.items():
         smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
                             g if sched.uses_global else None, steps=steps, method=method,
-                            time_spacing=time_spacing, random_state=random_state,
-                            verbose=verbose)
+                            time_spacing=time_spacing, random_state=seed, verbose=verbose)
         X_gen = smp.sample(int(n_samples))
         samples[name] = X_gen
         st = smp.stats_
+        ph = smp.phases_
         rows.append({"schedule": name, "global_fraction": sched.global_fraction(),
+                     "global_call_fraction": ph.n_calls[ph.radius.isna()].sum() / st["n_calls"],
                      "flops_per_sample": st["flops_per_sample"],
                      "sample_wall_s": st["total_wall_s"], "denoise_wall_s": st["denoise_wall_s"],
                      "n_calls": st["n_calls"], "schedule_text": str(sched)})
         phase_rows.append(smp.phases_.assign(schedule=name))
         q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
         metric_rows.append(q.assign(schedule=name))
-    if int(n_global_repeats) > 0 and "all-global" in scheds:
-        for k in range(1, int(n_global_repeats) + 1):
-            smp = HybridSampler(scheds["all-global"], {}, g, steps=steps, method=method,
-                                time_spacing=time_spacing, random_state=random_state + k,
+    if int(n_global_repeats) > 0 and repeat_names:
+        for name, k in itertools.product(repeat_names, range(1, int(n_global_repeats) + 1)):
+            sched = scheds[name]
+            smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
+                                g if sched.uses_global else None, steps=steps, method=method,
+                                time_spacing=time_spacing, random_state=seed + k,
                                 verbose=verbose)
             X_gen = smp.sample(int(n_samples))
-            samples[f"all-global#{k + 1}"] = X_gen
+            samples[f"{name}#{k + 1}"] = X_gen
             q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
-            metric_rows.append(q.assign(schedule=f"all-global#{k + 1}"))
+            metric_rows.append(q.assign(schedule=f"{name}#{k + 1}"))
         lo = n_train + 2 * int(n_samples)
         X_held2 = ds.X[idx[lo:lo + int(n_samples)]]
         if len(X_held2) == int(n_samples):
@@ -402,7 +450,11 @@ def write_outputs(result: dict, out_dir) -> Path:
 
 
 def plot_samples(result: dict, path, n_show: int = 8):
-    """One row of samples per schedule (plus held-out real), with its schedule drawn."""
+    """One row of samples per schedule (plus held-out real), with its schedule drawn.
+
+    Every row starts from the same noise, so a column compares schedules on one
+    starting point; the repeated sets (``NAME#k``, other noise) are left out.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -410,7 +462,7 @@ def plot_samples(result: dict, path, n_show: int = 8):
 
     ds = result["dataset"]
     shape = tuple(ds.lattice_shape)
-    names = list(result["samples"])
+    names = [n for n in result["samples"] if n in result["schedules"]]
     rows = [("real (held out)", result["held_out"])] + [(n, result["samples"][n]) for n in names]
     fig, axes = plt.subplots(len(rows), n_show + 1, figsize=(1.3 * (n_show + 2), 1.3 * len(rows)),
                              gridspec_kw={"width_ratios": [2.5] + [1] * n_show})
@@ -487,24 +539,33 @@ def _parse_kv(items) -> dict:
               help="What --gap-tolerance bounds: excess MSE over the global MSE, or over what "
                    "the global denoiser explains beyond the mean.")
 @click.option("--time-spacing", default="uniform", show_default=True,
-              type=click.Choice(["uniform", "quadratic"]),
-              help="Sampler time grid (quadratic: finer near the data).")
+              callback=lambda ctx, param, value: parse_time_spacing(value, "--time-spacing"),
+              help="Sampler time grid: uniform, quadratic, cubic or a power rho >= 1 "
+                   "(t_i = (1 - i/steps)^rho; larger rho: finer near the data).")
 @click.option("--center/--no-center", default=False, show_default=True,
               help="Fit the denoisers on per-pixel centred data (CenteredDenoiser).")
 @click.option("--global-repeats", default=0, show_default=True, type=click.IntRange(min=0),
               help="Extra independent all-global sample sets and a second held-out real set "
                    "(the metrics' same-distribution spread).")
+@click.option("--repeat-schedule", "repeat_schedules", multiple=True, metavar="NAME",
+              help="Also sample this schedule --global-repeats more times, with the seeds of "
+                   "the all-global repeats (repeatable).")
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--method", default="heun", show_default=True,
               type=click.Choice(["heun", "euler", "ddim"]))
-@click.option("--random-state", default=0, show_default=True, type=int)
+@click.option("--random-state", default=0, show_default=True, type=int,
+              help="Seeds the train/held-out split, the networks and the classifier.")
+@click.option("--sample-seed", default=None, type=int,
+              help="Seeds the samplers' starting noise (default: --random-state); a new value "
+                   "draws fresh sample sets from the same networks.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (tables, schedules, samples, figure).")
 @click.option("-v", "--verbose", count=True)
 def sample_command(dataset, data_params, n_train, n_samples, radius, window, presets,
                    schedule_files, derive, scan_params, tolerance, denoiser, denoiser_params,
                    global_params, model_dir, gap_radii, gap_tolerance, gap_measure, time_spacing,
-                   center, global_repeats, steps, method, random_state, out_dir, verbose):
+                   center, global_repeats, repeat_schedules, steps, method, random_state,
+                   sample_seed, out_dir, verbose):
     """Sample with locality schedules; report quality, FLOPs and wall time per schedule.
 
     \b
@@ -520,17 +581,22 @@ def sample_command(dataset, data_params, n_train, n_samples, radius, window, pre
     except ValueError:
         raise click.BadParameter(f"--gap-radii {gap_radii!r} must be integers like 1,3") from None
     files = _parse_kv(schedule_files)
-    res = run_experiment(dataset=dataset, dataset_params=_parse_kv(data_params), n_train=n_train,
-                         n_samples=n_samples, radius=radius, window=(lo, hi),
-                         presets=presets or PRESETS, schedules={k: os.fspath(v) for k, v in
-                                                                files.items()},
-                         derive=derive, scan_params=_parse_kv(scan_params), tolerance=tolerance,
-                         denoiser=denoiser, denoiser_params=_parse_kv(denoiser_params),
-                         global_denoiser_params=_parse_kv(global_params), model_dir=model_dir,
-                         gap_radii=radii, gap_tolerance=gap_tolerance, gap_measure=gap_measure,
-                         time_spacing=time_spacing, steps=steps, method=method, center=center,
-                         n_global_repeats=global_repeats, random_state=random_state,
-                         verbose=verbose, out_dir=out_dir)
+    try:
+        res = run_experiment(
+            dataset=dataset, dataset_params=_parse_kv(data_params), n_train=n_train,
+            n_samples=n_samples, radius=radius, window=(lo, hi), presets=presets or PRESETS,
+            schedules={k: os.fspath(v) for k, v in files.items()}, derive=derive,
+            scan_params=_parse_kv(scan_params), tolerance=tolerance, denoiser=denoiser,
+            denoiser_params=_parse_kv(denoiser_params),
+            global_denoiser_params=_parse_kv(global_params), model_dir=model_dir,
+            gap_radii=radii, gap_tolerance=gap_tolerance, gap_measure=gap_measure,
+            time_spacing=time_spacing, steps=steps, method=method, center=center,
+            n_global_repeats=global_repeats, repeat_schedules=repeat_schedules,
+            random_state=random_state, sample_random_state=sample_seed, verbose=verbose,
+            out_dir=out_dir)
+    except (plugins.UnknownComponentError, ValueError, OSError) as exc:
+        # bad input (a dataset, schedule file, parameter); the message names it
+        raise click.ClickException(str(exc)) from exc
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         click.echo(res["summary"].drop(columns=["schedule_text"]).to_string(index=False))
         click.echo("")

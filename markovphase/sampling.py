@@ -66,7 +66,7 @@ from .diffusion import get_path
 from .schedule import LocalitySchedule
 
 __all__ = ["HybridSampler", "CenteredDenoiser", "as_denoiser", "analytic_flops",
-           "denoiser_flops", "time_grid"]
+           "denoiser_flops", "time_grid", "TIME_SPACINGS"]
 
 METHODS = ("euler", "heun", "ddim")
 
@@ -258,11 +258,25 @@ def _is_module(net) -> bool:
 def time_grid(steps: int, spacing="uniform", t_end: float = 0.0) -> np.ndarray:
     """Decreasing evaluation times ``1 = t_0 > t_1 > ... > t_steps = t_end``.
 
-    ``spacing``: ``"uniform"`` (equal steps in t), ``"quadratic"``
-    (``t_i = t_end + (1 - t_end) (1 - i/steps)^2``, finer near the data) or an
-    explicit decreasing sequence starting at 1 (then ``steps`` is ignored).
+    Parameters
+    ----------
+    steps : int
+        Number of intervals (ignored when ``spacing`` is an explicit grid).
+    spacing : {"uniform", "quadratic", "cubic"}, float >= 1 or array
+        A power ``rho`` gives ``t_i = t_end + (1 - t_end) (1 - i/steps)^rho``:
+        ``"uniform"`` is ``rho = 1`` (equal steps in t), ``"quadratic"``
+        ``rho = 2``, ``"cubic"`` ``rho = 3``; larger ``rho`` puts more of the
+        steps near the data (small t) and fewer at high noise, as the
+        ``rho`` of Karras et al. (2022) does in noise level. An array is an
+        explicit grid, strictly decreasing from 1 to a value >= 0.
+    t_end : float in [0, 1)
+        Last time of the grid.
+
+    Returns
+    -------
+    ndarray of shape (steps + 1,)
     """
-    if not isinstance(spacing, str):
+    if not isinstance(spacing, (str, numbers.Real)):
         g = np.asarray(spacing, dtype=float)
         if g.ndim != 1 or g.size < 2 or np.any(np.diff(g) >= 0) or g[0] != 1 or g[-1] < 0:
             raise ValueError(f"time grid {spacing!r} must be strictly decreasing from 1 to a "
@@ -272,16 +286,17 @@ def time_grid(steps: int, spacing="uniform", t_end: float = 0.0) -> np.ndarray:
         raise ValueError(f"steps={steps!r} must be an integer >= 1")
     if not isinstance(t_end, numbers.Real) or not 0 <= t_end < 1:
         raise ValueError(f"t_end={t_end!r} must be a number in [0, 1)")
-    u = np.linspace(1.0, 0.0, steps + 1)
-    if spacing == "uniform":
-        g = t_end + (1 - t_end) * u
-    elif spacing == "quadratic":
-        g = t_end + (1 - t_end) * u**2
-    else:
-        raise ValueError(f"time_spacing={spacing!r}; expected 'uniform', 'quadratic' or an "
-                         "array of times")
+    rho = TIME_SPACINGS.get(spacing, spacing) if isinstance(spacing, str) else spacing
+    if (isinstance(rho, str) or isinstance(rho, bool) or not np.isfinite(rho) or rho < 1):
+        raise ValueError(f"time_spacing={spacing!r}; expected one of {sorted(TIME_SPACINGS)}, "
+                         "a power >= 1 or an array of times")
+    g = t_end + (1 - t_end) * np.linspace(1.0, 0.0, steps + 1) ** float(rho)
     g[0], g[-1] = 1.0, t_end
     return g
+
+
+#: Named time grids of :func:`time_grid` and their powers ``rho``.
+TIME_SPACINGS = {"uniform": 1.0, "quadratic": 2.0, "cubic": 3.0}
 
 
 # -- the sampler -----------------------------------------------------------------------
@@ -306,7 +321,9 @@ class HybridSampler:
     schedule_path : str or DiffusionPath, default="linear"
         The forward path the denoisers were trained on (named ``schedule``
         elsewhere in the package; renamed here to avoid a clash).
-    time_spacing : {"uniform", "quadratic"} or array, default="uniform"
+    time_spacing : {"uniform", "quadratic", "cubic"}, float >= 1 or array, default="uniform"
+        The time grid (:func:`time_grid`): a power ``rho`` puts the steps at
+        ``t_i = (1 - i/steps)^rho``; an array is used as given.
     t_end : float, default=0.0
         Where integration stops; ``t_end > 0`` returns ``x_{t_end}`` (the
         sampler does not denoise the last state).

@@ -97,6 +97,39 @@ def test_locality_bias_shrinks_with_radius(dens):
     assert errs[0] > errs[1] > errs[2] > hybrid
 
 
+@pytest.mark.parametrize("spacing, rho", [("uniform", 1), ("quadratic", 2), ("cubic", 3),
+                                          (2.5, 2.5), (1, 1)])
+def test_time_grid_powers(spacing, rho):
+    u = np.arange(8, -1, -1) / 8
+    np.testing.assert_allclose(time_grid(8, spacing), u**rho, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(time_grid(8, spacing, t_end=0.1), 0.1 + 0.9 * u**rho, atol=1e-15)
+    g = time_grid(8, spacing)
+    assert g[0] == 1.0 and g[-1] == 0.0 and np.all(np.diff(g) < 0)
+
+
+def test_time_grid_rejects_bad_spacing():
+    for bad in ("steep", 0.5, np.nan, True):
+        with pytest.raises(ValueError, match=r"time_spacing=.*power >= 1"):
+            time_grid(8, bad)
+    with pytest.raises(ValueError, match="strictly decreasing"):
+        time_grid(8, [1.0, 0.5, 0.6, 0.0])
+    np.testing.assert_array_equal(time_grid(99, [1.0, 0.3, 0.0]), [1.0, 0.3, 0.0])
+
+
+def test_larger_power_moves_calls_to_low_noise(dens):
+    """Heun on a steeper grid spends fewer of its 2 steps - 1 calls at high noise."""
+    sched = LocalitySchedule([(0.0, 0.35, 2), (0.35, 1.0, None)])
+    n_global = {}
+    for spacing in ("uniform", "quadratic", "cubic"):
+        s = HybridSampler(sched, {2: dens[2]}, dens[None], steps=10, time_spacing=spacing)
+        s.sample(5, random_state=0)
+        assert s.stats_["n_calls"] == 19
+        n_global[spacing] = s.phases_.set_index("t_lo").n_calls[0.35]
+    # grid times (k/10)^rho >= 0.35: k >= 4 (uniform), 6 (quadratic), 8 (cubic); each is a
+    # predictor call and, but for t = 1, a corrector call
+    assert n_global == {"uniform": 7 + 6, "quadratic": 5 + 4, "cubic": 3 + 2}
+
+
 def test_phase_accounting(dens):
     steps = 20
     s = HybridSampler(HYBRID, {2: dens[2]}, dens[None], steps=steps, method="heun")
@@ -205,6 +238,8 @@ def test_sample_command_writes_the_report(tmp_path):
     phases = pd.read_csv(out / "phases.csv")
     lgl = phases[phases.schedule == "local-global-local"]
     assert lgl.n_calls.sum() == 11 and lgl[lgl.radius.isna()].n_calls.item() == 4
+    assert summary["local-global-local"]["global_call_fraction"] == pytest.approx(4 / 11)
+    assert summary["all-global"]["global_call_fraction"] == 1.0
     assert summary["all-global"]["flops_vs_all_global"] == 1.0
     assert summary["local-global-local"]["flops_vs_all_global"] < 1.0
     assert LocalitySchedule.from_json(out / "schedules" / "mine.json").radius_at(0.2) == 1
@@ -212,6 +247,14 @@ def test_sample_command_writes_the_report(tmp_path):
     assert bad.exit_code != 0 and "--window" in bad.output
     bad = CliRunner().invoke(cli, args[:-2] + ["--gap-radii", "1,x", "--out", str(out)])
     assert bad.exit_code != 0 and "--gap-radii" in bad.output
+    bad = CliRunner().invoke(cli, args[:-2] + ["--global-repeats", "1", "--repeat-schedule",
+                                               "nope", "--out", str(out)])
+    assert bad.exit_code == 1 and "Error: repeat_schedules=['nope']" in bad.output
+    assert "local-global-local" in bad.output  # the schedules it could have named
+    for spacing in ("0.5", "steep"):
+        bad = CliRunner().invoke(cli, args[:-2] + ["--time-spacing", spacing, "--out", str(out)])
+        assert bad.exit_code != 0
+        assert "--time-spacing" in bad.output and repr(spacing) in bad.output
 
 
 def test_centered_denoiser_adds_back_the_mean_exactly():
@@ -289,6 +332,40 @@ def test_global_repeats_measure_the_same_distribution_spread():
     row = m[(m.schedule == "held-out-real#2") & (m.metric == "covariance_frobenius")].iloc[0]
     expected = covariance_error(X2, ds.covariance, statistic="frobenius", n_null=50)["stat"]
     assert row.generated == pytest.approx(expected)
+
+
+def test_sample_seed_and_paired_repeats_redraw_samples_from_the_same_networks():
+    from markovphase.sample_cli import run_experiment
+
+    params = {"shape": (6, 6), "mass": 1.0, "n_samples": 900}
+    kw = dict(n_train=300, n_samples=120, radius=1, window=(0.3, 0.7),
+              presets=("all-global",), derive=False, denoiser="linear", steps=6,
+              n_global_repeats=1, gap_radii=(1,), gap_times=(0.3, 0.6), random_state=0)
+    base = run_experiment("gaussian-field", params, **kw)
+    same = run_experiment("gaussian-field", params, sample_random_state=0, **kw)
+    fresh = run_experiment("gaussian-field", params, sample_random_state=7, **kw)
+    np.testing.assert_array_equal(base["samples"]["all-global"], same["samples"]["all-global"])
+    # the split, the fitted denoisers and the gap table do not depend on the sample seed
+    pd.testing.assert_frame_equal(base["gap"], fresh["gap"])
+    np.testing.assert_array_equal(base["held_out"], fresh["held_out"])
+    # the samples do: seed 7 for the set, 7 + 1 for its repeat
+    assert not np.allclose(base["samples"]["all-global"], fresh["samples"]["all-global"])
+    next_seed = run_experiment("gaussian-field", params, sample_random_state=8,
+                               **{**kw, "n_global_repeats": 0, "presets": ("all-global",
+                                                                           "all-local")})
+    np.testing.assert_array_equal(fresh["samples"]["all-global#2"],
+                                  next_seed["samples"]["all-global"])
+    # repeated schedules are paired with the all-global repeats: same seeds
+    paired = run_experiment("gaussian-field", params, sample_random_state=7,
+                            repeat_schedules=["all-local"],
+                            **{**kw, "presets": ("all-global", "all-local")})
+    assert {"all-local#2", "all-global#2"} <= set(paired["metrics"].schedule)
+    assert "all-local#3" not in set(paired["metrics"].schedule)
+    np.testing.assert_array_equal(paired["samples"]["all-local#2"],
+                                  next_seed["samples"]["all-local"])
+    with pytest.raises(ValueError, match=r"repeat_schedules=\['derived'\].*all-local"):
+        run_experiment("gaussian-field", params, repeat_schedules=["derived"],
+                       **{**kw, "presets": ("all-global", "all-local")})
 
 
 def test_local_only_network_parameters_skip_the_global_network():
