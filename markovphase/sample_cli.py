@@ -224,20 +224,24 @@ def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
 def parse_time_spacing(value, name="time_spacing"):
     """A named time grid (:data:`~markovphase.sampling.TIME_SPACINGS`) or a power >= 1.
 
-    Raises a :class:`click.BadParameter` naming ``name`` for anything else.
+    Raises a :class:`click.BadParameter` naming ``name`` for anything
+    :func:`~markovphase.sampling.time_grid` rejects.
     """
-    from .sampling import TIME_SPACINGS
+    from .sampling import TIME_SPACINGS, time_grid
 
-    if value in TIME_SPACINGS:
-        return value
+    spacing = value
+    if value not in TIME_SPACINGS:
+        try:
+            spacing = float(value)
+        except (TypeError, ValueError):
+            pass
     try:
-        rho = float(value)
-    except (TypeError, ValueError):
-        rho = float("nan")
-    if not np.isfinite(rho) or rho < 1:
+        time_grid(1, spacing)
+    except ValueError:
         raise click.BadParameter(f"{name} {value!r}: expected one of "
-                                 f"{', '.join(TIME_SPACINGS)} or a power >= 1 such as 2.5")
-    return rho
+                                 f"{', '.join(TIME_SPACINGS)} or a power >= 1 such as 2.5"
+                                 ) from None
+    return spacing
 
 
 def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples=500,
@@ -380,31 +384,29 @@ def run_experiment(dataset="mnist", dataset_params=None, n_train=2000, n_samples
     if ds.covariance is None and y_train is not None and len(ds.lattice_shape) == 2:
         classifier = FeatureClassifier(random_state=random_state).fit(X_train, y_train)
 
-    samples, rows, metric_rows, phase_rows = {}, [], [], []
-    for name, sched in scheds.items():
+    def draw(sched, random_state):
         smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
                             g if sched.uses_global else None, steps=steps, method=method,
-                            time_spacing=time_spacing, random_state=seed, verbose=verbose)
-        X_gen = smp.sample(int(n_samples))
+                            time_spacing=time_spacing, random_state=random_state,
+                            verbose=verbose)
+        return smp, smp.sample(int(n_samples))
+
+    samples, rows, metric_rows, phase_rows = {}, [], [], []
+    for name, sched in scheds.items():
+        smp, X_gen = draw(sched, seed)
         samples[name] = X_gen
-        st = smp.stats_
-        ph = smp.phases_
+        st, ph = smp.stats_, smp.phases_
         rows.append({"schedule": name, "global_fraction": sched.global_fraction(),
                      "global_call_fraction": ph.n_calls[ph.radius.isna()].sum() / st["n_calls"],
                      "flops_per_sample": st["flops_per_sample"],
                      "sample_wall_s": st["total_wall_s"], "denoise_wall_s": st["denoise_wall_s"],
                      "n_calls": st["n_calls"], "schedule_text": str(sched)})
-        phase_rows.append(smp.phases_.assign(schedule=name))
+        phase_rows.append(ph.assign(schedule=name))
         q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
         metric_rows.append(q.assign(schedule=name))
     if int(n_global_repeats) > 0 and repeat_names:
         for name, k in itertools.product(repeat_names, range(1, int(n_global_repeats) + 1)):
-            sched = scheds[name]
-            smp = HybridSampler(sched, {r: loc[r] for r in sched.radii},
-                                g if sched.uses_global else None, steps=steps, method=method,
-                                time_spacing=time_spacing, random_state=seed + k,
-                                verbose=verbose)
-            X_gen = smp.sample(int(n_samples))
+            X_gen = draw(scheds[name], seed + k)[1]
             samples[f"{name}#{k + 1}"] = X_gen
             q = _quality(ds, X_train, y_train, X_held, X_gen, classifier)
             metric_rows.append(q.assign(schedule=f"{name}#{k + 1}"))

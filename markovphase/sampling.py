@@ -287,7 +287,7 @@ def time_grid(steps: int, spacing="uniform", t_end: float = 0.0) -> np.ndarray:
     if not isinstance(t_end, numbers.Real) or not 0 <= t_end < 1:
         raise ValueError(f"t_end={t_end!r} must be a number in [0, 1)")
     rho = TIME_SPACINGS.get(spacing, spacing) if isinstance(spacing, str) else spacing
-    if (isinstance(rho, str) or isinstance(rho, bool) or not np.isfinite(rho) or rho < 1):
+    if isinstance(rho, (str, bool)) or not np.isfinite(rho) or rho < 1:
         raise ValueError(f"time_spacing={spacing!r}; expected one of {sorted(TIME_SPACINGS)}, "
                          "a power >= 1 or an array of times")
     g = t_end + (1 - t_end) * np.linspace(1.0, 0.0, steps + 1) ** float(rho)
