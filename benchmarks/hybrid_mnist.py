@@ -86,7 +86,7 @@ import time
 import click
 import numpy as np
 import pandas as pd
-from paired_runs import paired_table, set_columns
+from paired_runs import KEY, paired_table, set_columns
 
 from markovphase.sample_cli import _parse_kv, parse_time_spacing, run_experiment
 
@@ -208,7 +208,7 @@ def main(argv=None):
     wide["baseline (held-out real)"] = m.groupby("metric")["baseline"].first()
     print("\nquality (generated vs real; last column: held-out real vs real):")
     print(wide.round(4).to_string())
-    reps = [c for c in wide.columns if str(c).startswith("all-global")]
+    reps = set_columns(wide, "all-global") if "all-global" in wide.columns else []
     if len(reps) > 1:
         spread = wide[reps].max(axis=1) - wide[reps].min(axis=1)
         real = wide.get("held-out-real#2")
@@ -232,20 +232,19 @@ def main(argv=None):
         lo, hi = wide[reps].min(axis=1), wide[reps].max(axis=1)
         print(f"\nwithin the range of the {len(reps)} all-global sets [min, max] "
               "(the same-distribution noise at this n)?")
-        key = ["frechet_distance", "kernel_mmd2", "frechet_distance_pca", "label_entropy",
-               "confidence"]
-        key = [k for k in key if k in wide.index]
+        key = [k for k in KEY if k in wide.index]
         verdict = pd.DataFrame({n: [_verdict(k, wide.loc[k, n], lo[k], hi[k]) for k in key]
                                 for n in names if n in wide.columns}, index=key)
         verdict.insert(0, "all-global [min, max]",
                        [f"[{lo[k]:.4f}, {hi[k]:.4f}]" for k in key])
         print(verdict.to_string())
-        paired = _paired_table(wide, [n for n in names if f"{n}#2" in wide.columns], key)
+        repeated = [n for n in names if f"{n}#2" in wide.columns]
+        paired = _paired_table(wide, repeated, key)
         if paired is not None:
             print(f"\nrepeated sets ({len(reps)} seeds, set k of each schedule starts from "
                   "the noise of all-global set k; A = all-global, B = the schedule):")
             print(paired.to_string())
-            fig = _plot_repeats(wide, [n for n in names if f"{n}#2" in wide.columns], key)
+            fig = _plot_repeats(wide, repeated, key)
             fig.savefig(os.path.join(args.out, "repeats.png"), dpi=120)
     print(f"\nwritten to {os.path.abspath(args.out)}")
     return res
