@@ -3,17 +3,13 @@ data distributions along diffusion paths (Hu, Liu, Zhang & Gao, 2025)."""
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
 from .cmi import CMIEstimator, CMIResult
 from .datasets import Dataset, load_dataset
 from .diffusion import ForwardDiffusion, get_path
 from .lattice import Lattice, Regions
+from .provenance import version as _version
 
-try:
-    __version__ = _metadata.version("markovphase")
-except _metadata.PackageNotFoundError:  # pragma: no cover
-    __version__ = "0.0.0"
+__version__ = _version() or "0.0.0"
 
 _LAZY = {
     "GaussianCMI": "markovphase.cmi.gaussian",
@@ -30,6 +26,9 @@ _LAZY = {
     "PatchPosteriorDenoiser": "markovphase.denoisers",
     "LocalitySchedule": "markovphase.schedule",
     "HybridSampler": "markovphase.sampling",
+    "ExperimentConfig": "markovphase.experiment",
+    "run_experiment": "markovphase.experiment",
+    "Probe": "markovphase.probes",
     "LatticeCrop": "markovphase.preprocessing",
     "from_array": "markovphase.datasets.arrays",
 }

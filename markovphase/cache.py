@@ -18,19 +18,19 @@ from typing import Any
 import numpy as np
 
 
-def _canonical(obj: Any) -> Any:
+def canonical(obj: Any) -> Any:
     """JSON-able canonical form of parameters (estimators by class and params)."""
     if hasattr(obj, "get_params") and not isinstance(obj, type):
         return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                "params": _canonical(obj.get_params(deep=False))}
+                "params": canonical(obj.get_params(deep=False))}
     if isinstance(obj, type):
         return f"{obj.__module__}.{obj.__qualname__}"
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, (list, tuple, range)):
-        return [_canonical(v) for v in obj]
+        return [canonical(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _canonical(obj.tolist())
+        return canonical(obj.tolist())
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -44,7 +44,7 @@ def cache_key(X: np.ndarray, params: dict[str, Any]) -> str:
     X = np.ascontiguousarray(X, dtype=np.float64)
     h.update(repr(X.shape).encode())
     h.update(memoryview(X).cast("B"))
-    h.update(json.dumps(_canonical(params), sort_keys=True).encode())
+    h.update(json.dumps(canonical(params), sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
@@ -57,7 +57,7 @@ class CellCache:
             (self.dir / "cells").mkdir(parents=True, exist_ok=True)
             manifest = self.dir / "params.json"
             if not manifest.exists():
-                self._atomic_write(manifest, {"key": key, "params": _canonical(params)})
+                self._atomic_write(manifest, {"key": key, "params": canonical(params)})
 
     @staticmethod
     def cell_name(t: float) -> str:
@@ -67,7 +67,7 @@ class CellCache:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w") as fh:
-                json.dump(_canonical(payload), fh, allow_nan=True)
+                json.dump(canonical(payload), fh, allow_nan=True)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Forward diffusion paths ``x_t = alpha(t) x_0 + sigma(t) z`` with ``z ~ N(0, I)``.
 
 =============  ==========================  ==========================  =========
-schedule       alpha(t)                    sigma(t)                    t range
+path           alpha(t)                    sigma(t)                    t range
 =============  ==========================  ==========================  =========
 ``linear``     1 - t                       t                           [0, 1]
 ``cosine``     cos(pi/2 * f(t)) (VP)       sqrt(1 - alpha^2)           [0, 1]
@@ -10,22 +10,31 @@ schedule       alpha(t)                    sigma(t)                    t range
 =============  ==========================  ==========================  =========
 
 ``linear`` is the path of Hu et al. (2025); ``cosine`` is Nichol & Dhariwal's
-variance-preserving schedule with offset ``s = 0.008``,
+variance-preserving path with offset ``s = 0.008``,
 ``f(t) = ((t + s)/(1 + s))``, rescaled so that alpha(0) = 1 exactly;
 ``vp-linear`` integrates beta(t) = beta_min + t (beta_max - beta_min).
 Signal-to-noise ratio ``snr(t) = alpha(t)^2 / sigma(t)^2`` (infinite at t = 0
 for every path but ``ve``).
+
+Every estimator names its forward path ``path`` (a name of :data:`PATHS` or a
+:class:`DiffusionPath`); ``schedule`` is kept for the *locality* schedule
+(:mod:`markovphase.schedule`). The old spelling ``schedule=`` of the forward
+path still works for one release with a ``FutureWarning``
+(:func:`resolve_path`).
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .seeding import draw_seed
 
 
 def check_time(t, name: str = "t") -> np.ndarray | float:
@@ -34,6 +43,26 @@ def check_time(t, name: str = "t") -> np.ndarray | float:
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
         raise ValueError(f"{name}={t!r} is outside the path: expected values in [0, 1]")
     return float(arr) if arr.ndim == 0 else arr
+
+
+def check_times(times, name: str = "times", increasing: bool = False) -> np.ndarray:
+    """Validate a non-empty 1-D sequence of times in [0, 1] (a number is one time).
+
+    With ``increasing=True`` the times must also be strictly increasing.
+    Returns a float ndarray; raises ``ValueError`` naming ``name``.
+    """
+    try:
+        seq = times if isinstance(times, (numbers.Real, np.ndarray)) else list(times)
+        arr = np.atleast_1d(np.asarray(seq, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={times!r} must be a non-empty sequence of times in [0, 1]"
+                         ) from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name}={times!r} must be a non-empty 1-D sequence of times in [0, 1]")
+    check_time(arr, name)
+    if increasing and np.any(np.diff(arr) <= 0):
+        raise ValueError(f"{name}={arr.tolist()!r} must be strictly increasing")
+    return arr
 
 
 @dataclass(frozen=True)
@@ -91,11 +120,19 @@ class LinearPath(DiffusionPath):
 
 
 @dataclass(frozen=True)
-class CosineVPPath(DiffusionPath):
-    """Variance-preserving cosine schedule (Nichol & Dhariwal 2021), s = 0.008."""
+class VPPath(DiffusionPath):
+    """Base of variance-preserving paths: ``sigma(t) = sqrt(1 - alpha(t)^2)``."""
 
-    s: float = 0.008
+    def sigma(self, t):
+        return np.sqrt(np.clip(1.0 - self.alpha(t) ** 2, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class CosineVPPath(VPPath):
+    """Variance-preserving cosine path (Nichol & Dhariwal 2021), s = 0.008."""
+
     name = "cosine"
+    s: float = 0.008
 
     def alpha(self, t):
         t = check_time(t)
@@ -103,24 +140,18 @@ class CosineVPPath(DiffusionPath):
         f = f / np.cos(np.pi / 2 * self.s / (1 + self.s))
         return np.clip(f, 0.0, 1.0)
 
-    def sigma(self, t):
-        return np.sqrt(np.clip(1.0 - self.alpha(t) ** 2, 0.0, 1.0))
-
 
 @dataclass(frozen=True)
-class LinearBetaVPPath(DiffusionPath):
+class LinearBetaVPPath(VPPath):
     """Variance-preserving path with linear ``beta(t)`` (Ho et al. 2020 / Song et al. 2021)."""
 
+    name = "vp-linear"
     beta_min: float = 0.1
     beta_max: float = 20.0
-    name = "vp-linear"
 
     def alpha(self, t):
         t = check_time(t)
         return np.exp(-0.5 * (self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t**2))
-
-    def sigma(self, t):
-        return np.sqrt(1.0 - self.alpha(t) ** 2)
 
 
 @dataclass(frozen=True)
@@ -147,14 +178,40 @@ PATHS: dict[str, type[DiffusionPath]] = {
 }
 
 
-def get_path(schedule) -> DiffusionPath:
+def get_path(path) -> DiffusionPath:
     """A path from a name in :data:`PATHS` or a :class:`DiffusionPath` instance."""
-    if isinstance(schedule, DiffusionPath):
-        return schedule
-    if isinstance(schedule, str) and schedule in PATHS:
-        return PATHS[schedule]()
-    raise ValueError(f"schedule={schedule!r} is unknown; expected one of {sorted(PATHS)} "
+    if isinstance(path, DiffusionPath):
+        return path
+    if isinstance(path, str) and path in PATHS:
+        return PATHS[path]()
+    raise ValueError(f"path={path!r} is unknown; expected one of {sorted(PATHS)} "
                      "or a DiffusionPath instance")
+
+
+#: default of the deprecated ``schedule`` parameter that named the forward path
+DEPRECATED = "deprecated"
+
+
+def is_set(value) -> bool:
+    """Whether a deprecated parameter was given (differs from :data:`DEPRECATED`)."""
+    return not (isinstance(value, str) and value == DEPRECATED)
+
+
+def resolve_path(path, schedule=DEPRECATED, owner: str = "") -> DiffusionPath:
+    """The forward path of an estimator: ``path``, or the deprecated ``schedule`` when set.
+
+    ``schedule=`` named the forward path up to markovphase 0.1; it still
+    works for one release with a ``FutureWarning`` and wins over ``path``
+    (scikit-learn's deprecation pattern). Raises ``ValueError`` for an
+    unknown path.
+    """
+    if is_set(schedule):
+        who = f"{owner}: " if owner else ""
+        warnings.warn(f"{who}the forward-path parameter 'schedule' is deprecated and will be "
+                      "removed in the next release; use path= (the name schedule is kept for "
+                      "locality schedules)", FutureWarning, stacklevel=3)
+        path = schedule
+    return get_path(path)
 
 
 def fixed_noise(n_samples: int, n_features: int, random_state) -> np.ndarray:
@@ -171,7 +228,7 @@ class ForwardDiffusion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ----------
     t : float, default=0.5
         Diffusion time in [0, 1] (0 = data, 1 = the path's end).
-    schedule : str or DiffusionPath, default="linear"
+    path : str or DiffusionPath, default="linear"
         ``"linear"`` (paper), ``"cosine"`` (VP), ``"vp-linear"`` or ``"ve"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the noise.
@@ -180,6 +237,8 @@ class ForwardDiffusion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         (the paper's convention: a scan over ``t`` moves each sample along one
         straight path). Needs an int ``random_state`` to be repeatable across
         fits. If False, each call draws fresh noise.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -189,20 +248,21 @@ class ForwardDiffusion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, t=0.5, schedule="linear", random_state=None, fixed_noise=True):
+    def __init__(self, t=0.5, path="linear", random_state=None, fixed_noise=True,
+                 schedule=DEPRECATED):
         self.t = t
-        self.schedule = schedule
+        self.path = path
         self.random_state = random_state
         self.fixed_noise = fixed_noise
+        self.schedule = schedule
 
     def fit(self, X, y=None):
         validate_data(self, X, dtype=np.float64)
         if not isinstance(self.t, numbers.Real):
             raise TypeError(f"t={self.t!r} must be a real number")
         check_time(self.t)
-        self.path_ = get_path(self.schedule)
-        rng = check_random_state(self.random_state)
-        self.noise_seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        self.path_ = resolve_path(self.path, self.schedule, "ForwardDiffusion")
+        self.noise_seed_ = draw_seed(self.random_state)
         self._rng = np.random.default_rng(self.noise_seed_)
         return self
 

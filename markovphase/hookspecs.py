@@ -30,10 +30,13 @@ def markovphase_register_cmi_estimators(register):
 def markovphase_register_probes(register):
     """Register locality probes usable by :class:`markovphase.PhaseScan`.
 
-    :param register: ``register(name, cls)``. ``cls`` is a scikit-learn
-        estimator with parameters ``lattice_shape``, ``t`` and ``radii`` whose
-        ``fit(X)`` sets ``results_``, a list of row dicts with at least the
-        keys ``r``, ``value`` and ``stderr``.
+    :param register: ``register(name, cls)``. ``cls`` is a
+        :class:`markovphase.probes.Probe` subclass (a scikit-learn estimator
+        with a parameter ``t`` and those of
+        :class:`~markovphase.probes.ScanSetting` it uses) whose ``fit(X)``
+        sets ``results_``, a list of row dicts with at least the keys ``r``,
+        ``value`` and ``stderr``; see :mod:`markovphase.probes.base` for what
+        else a scan may ask of it.
     """
 
 

@@ -10,6 +10,7 @@ open (distances clipped at the edge) or periodic (distances wrap).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -195,3 +196,26 @@ class Lattice:
                 f"{name} has shape {X.shape}; a lattice of shape {self.shape} with "
                 f"{self.n_channels} channel(s) needs (n_samples, {self.n_features})"
             )
+
+
+def resolve_lattice(lattice_shape, n_channels, periodic, n_features: int) -> Lattice:
+    """An estimator's lattice from its parameters; ``lattice_shape=None`` is a 1-D chain.
+
+    The one lattice builder of the estimators (probes, denoisers). Raises
+    ``ValueError`` when ``n_channels`` is not a positive integer or when
+    ``n_features`` (the columns of ``X``) does not fit the lattice.
+    """
+    if not isinstance(n_channels, numbers.Integral) or n_channels < 1:
+        raise ValueError(f"n_channels={n_channels!r} must be an integer >= 1")
+    if lattice_shape is None:
+        if n_features % n_channels:
+            raise ValueError(f"X has {n_features} features, not a multiple of "
+                             f"n_channels={n_channels}")
+        lattice_shape = (n_features // n_channels,)
+    lat = Lattice(lattice_shape, n_channels, bool(periodic))
+    if lat.n_features != n_features:
+        raise ValueError(
+            f"X has {n_features} features; lattice_shape={tuple(lat.shape)} with "
+            f"n_channels={n_channels} needs {lat.n_features}"
+        )
+    return lat

@@ -21,7 +21,7 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import hookspecs, provenance
 
 ENTRY_POINT_GROUP = "markovphase"
 DISABLE_ENV = "MARKOVPHASE_NO_ENTRYPOINTS"
@@ -30,7 +30,7 @@ BUILTIN_PLUGINS = (
     "markovphase.cmi",
     "markovphase.probes",
     "markovphase.datasets",
-    "markovphase.commands",
+    "markovphase.cli.commands",
 )
 
 #: component kind -> name of the hook that registers it
@@ -39,6 +39,10 @@ KINDS = {
     "probe": "markovphase_register_probes",
     "dataset": "markovphase_register_datasets",
 }
+
+#: kind -> {old name: new name}: renamed components, found under the old name for one
+#: release with a FutureWarning
+RENAMED = {"probe": {"cmi": "markov"}}
 
 
 class PluginWarning(UserWarning):
@@ -80,7 +84,12 @@ _state = _State()
 _lock = threading.RLock()
 
 
-def _record_error(plugin: str, stage: str, exc: BaseException) -> None:
+def record_error(plugin: str, stage: str, exc: BaseException) -> None:
+    """Record that ``plugin`` failed at ``stage`` (listed by :func:`load_errors`) and warn.
+
+    Used by the loader and by hosts that call hooks themselves (the command
+    line's ``markovphase_register_commands``).
+    """
     dist, version = _state.dists.get(plugin, (None, None))
     message = f"{type(exc).__name__}: {exc}"
     _state.errors.append(
@@ -106,12 +115,12 @@ def _load_entrypoints() -> None:
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin never bricks the tool
-            _record_error(ep.name, "import", exc)
+            record_error(ep.name, "import", exc)
             continue
         try:
             _register_checked(plugin, ep.name)
         except Exception as exc:
-            _record_error(ep.name, "register", exc)
+            record_error(ep.name, "register", exc)
 
 
 def _register_checked(plugin: Any, name: str | None) -> str:
@@ -157,7 +166,7 @@ def _register_hook(kind: str, only: str | None = None) -> None:
         try:
             impl.function(register=register)
         except Exception as exc:
-            _record_error(plugin, f"register {kind}", exc)
+            record_error(plugin, f"register {kind}", exc)
             continue
         table.update(staged)  # all of a plugin's components, or none
 
@@ -171,7 +180,7 @@ def load_plugins() -> None:
         for module in BUILTIN_PLUGINS:
             if not pm.has_plugin(module):
                 pm.register(importlib.import_module(module), name=module)
-                _state.dists[module] = ("markovphase", _own_version())
+                _state.dists[module] = ("markovphase", provenance.version())
         if os.environ.get(DISABLE_ENV, "0").strip().lower() in ("", "0", "false", "no"):
             _load_entrypoints()
         for kind in KINDS:
@@ -219,11 +228,9 @@ def unregister_plugin(name: str) -> None:
                 del table[cname]
 
 
-def _own_version() -> str | None:
-    try:
-        return metadata.version("markovphase")
-    except metadata.PackageNotFoundError:
-        return None
+def is_loaded() -> bool:
+    """Whether the built-in and entry-point plugins have been loaded (loading is lazy)."""
+    return _state.loaded
 
 
 def components(kind: str | None = None) -> list[Component]:
@@ -240,18 +247,16 @@ def names(kind: str) -> list[str]:
     return sorted(c.name for c in components(kind))
 
 
-def get(kind: str, name: str) -> Any:
-    """The object registered as ``name`` for ``kind``.
-
-    Raises
-    ------
-    UnknownComponentError
-        Listing the known names and the closest matches.
-    """
+def _lookup(kind: str, name: str) -> Component:
     load_plugins()
     table = _state.components.get(kind, {})
+    new = RENAMED.get(kind, {}).get(name)
+    if new is not None and name not in table:
+        warnings.warn(f"the {kind} name {name!r} is deprecated and will be removed in the next "
+                      f"release; use {new!r}", FutureWarning, stacklevel=4)
+        name = new
     if name in table:
-        return table[name].obj
+        return table[name]
     known = sorted(table)
     close = difflib.get_close_matches(str(name), known, n=3)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -260,10 +265,33 @@ def get(kind: str, name: str) -> Any:
     )
 
 
+def get(kind: str, name: str) -> Any:
+    """The object registered as ``name`` for ``kind``.
+
+    A renamed component (:data:`RENAMED`) is found under its old name with a
+    ``FutureWarning``.
+
+    Raises
+    ------
+    UnknownComponentError
+        Listing the known names and the closest matches.
+    """
+    return _lookup(kind, name).obj
+
+
 def component(kind: str, name: str) -> Component:
     """The :class:`Component` record (with its plugin and distribution) for ``name``."""
-    get(kind, name)
-    return _state.components[kind][name]
+    return _lookup(kind, name)
+
+
+def name_of(kind: str, obj: Any) -> str | None:
+    """The registered name of ``obj`` (a class, or an instance of a registered class).
+
+    The reverse of :func:`get`, for labels in reports; ``None`` when nothing
+    registered it.
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    return next((c.name for c in components(kind) if c.obj is cls or c.obj is obj), None)
 
 
 def load_errors() -> list[dict[str, str]]:
@@ -283,3 +311,17 @@ def resolve(kind: str, spec: Any, **params: Any) -> Any:
     if isinstance(spec, type):
         return spec(**params)
     return spec
+
+
+def describe(kind: str, obj: Any) -> str:
+    """A label for a component: its registered name (else its class name), with the
+    parameters an instance sets away from their defaults, e.g. ``knn(k=8)``."""
+    from sklearn.base import BaseEstimator
+
+    cls = obj if isinstance(obj, type) else type(obj)
+    name = name_of(kind, cls) or cls.__name__
+    if not isinstance(obj, BaseEstimator):
+        return name
+    defaults = cls().get_params(deep=False)
+    changed = {k: v for k, v in obj.get_params(deep=False).items() if v != defaults.get(k)}
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in changed.items())})" if changed else name

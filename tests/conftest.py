@@ -5,7 +5,7 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-sys.path.insert(0, os.path.dirname(__file__))  # test oracles such as _exact.py
+sys.path.insert(0, os.path.dirname(__file__))  # test oracles such as exact_gaussian.py
 
 
 @pytest.fixture

@@ -186,10 +186,10 @@ def test_check_time():
         check_time(-1, name="times")
 
 
-def test_unknown_schedule():
-    with pytest.raises(ValueError, match=r"schedule='cosin' is unknown.*'cosine'"):
+def test_unknown_path():
+    with pytest.raises(ValueError, match=r"path='cosin' is unknown.*'cosine'"):
         get_path("cosin")
-    with pytest.raises(ValueError, match="schedule="):
+    with pytest.raises(ValueError, match="path="):
         get_path(3)
     custom = VEPath(sigma_max=5.0)
     assert get_path(custom) is custom
@@ -209,12 +209,12 @@ def _data(n=50, d=6, seed=0):
     return np.random.default_rng(seed).normal(size=(n, d))
 
 
-@pytest.mark.parametrize("schedule", ALL_PATHS)
-def test_transform_is_alpha_x_plus_sigma_noise(schedule):
+@pytest.mark.parametrize("path", ALL_PATHS)
+def test_transform_is_alpha_x_plus_sigma_noise(path):
     X = _data()
-    fd = ForwardDiffusion(t=0.3, schedule=schedule, random_state=0).fit(X)
+    fd = ForwardDiffusion(t=0.3, path=path, random_state=0).fit(X)
     Z = fd.noise_for(len(X))
-    p = get_path(schedule)
+    p = get_path(path)
     np.testing.assert_allclose(fd.transform(X), p.alpha(0.3) * X + p.sigma(0.3) * Z)
     assert fd.n_features_in_ == 6
     assert fd.path_ == p
@@ -223,10 +223,24 @@ def test_transform_is_alpha_x_plus_sigma_noise(schedule):
 def test_accepts_a_path_instance():
     X = _data()
     path = VEPath(sigma_min=0.5, sigma_max=2.0)
-    fd = ForwardDiffusion(t=0.5, schedule=path, random_state=0).fit(X)
+    fd = ForwardDiffusion(t=0.5, path=path, random_state=0).fit(X)
     assert fd.path_ is path
     np.testing.assert_allclose(fd.transform(X), X + 1.0 * fd.noise_for(len(X)))
-    assert clone(fd).get_params()["schedule"] == path
+    assert clone(fd).get_params()["path"] == path
+
+
+def test_schedule_is_the_deprecated_spelling_of_path():
+    """``schedule=`` still names the forward path for one release, with a FutureWarning,
+    and gives the same transform as ``path=``."""
+    X = _data()
+    new = ForwardDiffusion(t=0.4, path="cosine", random_state=0).fit(X)
+    with pytest.warns(FutureWarning, match="'schedule' is deprecated.*path="):
+        old = ForwardDiffusion(t=0.4, schedule="cosine", random_state=0).fit(X)
+    assert old.path_ == new.path_ == CosineVPPath()
+    np.testing.assert_array_equal(old.transform(X), new.transform(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new spelling does not warn
+        ForwardDiffusion(t=0.4, path="cosine", random_state=0).fit(X)
 
 
 def test_noise_is_standard_normal():
@@ -304,8 +318,8 @@ def test_fresh_noise_when_not_fixed():
 
 def test_bad_input():
     X = _data()
-    with pytest.raises(ValueError, match="schedule='nope' is unknown"):
-        ForwardDiffusion(schedule="nope").fit(X)
+    with pytest.raises(ValueError, match="path='nope' is unknown"):
+        ForwardDiffusion(path="nope").fit(X)
     Xnan = X.copy()
     Xnan[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):

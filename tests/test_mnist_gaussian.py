@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _exact import exact_cmi, linear_path_cov
+from exact_gaussian import exact_cmi, linear_path_cov
 
 import markovphase as mp
 

@@ -31,7 +31,7 @@ from markovphase.hookspecs import hookimpl
 BUILTINS = {
     # kind: (plugin module, expected names)
     "cmi": ("markovphase.cmi", ["gaussian", "copula", "knn", "neural", "mine"]),
-    "probe": ("markovphase.probes", ["cmi", "denoiser"]),
+    "probe": ("markovphase.probes", ["markov", "denoiser"]),
     "dataset": ("markovphase.datasets", ["mnist", "npz", "digits", "gaussian-field",
                                          "image-patches"]),
 }
@@ -253,7 +253,7 @@ def test_reset_forgets_everything_and_reloads_the_builtins():
         plugins.register_plugin(_Plugin(raise_in="cmi"), name="rt-broken")
     assert "demo-r" in plugins.names("dataset")
     plugins.reset()
-    assert not plugins._state.loaded
+    assert not plugins.is_loaded()
     assert plugins.pm.list_name_plugin() == []
     # next use reloads the built-ins only, as they were
     assert {k: plugins.names(k) for k in plugins.KINDS} == builtin_names
@@ -263,7 +263,7 @@ def test_reset_forgets_everything_and_reloads_the_builtins():
 
 def test_loading_is_lazy_and_happens_once():
     plugins.reset()
-    assert not plugins._state.loaded
+    assert not plugins.is_loaded()
     calls = []
 
     class Counting:
@@ -273,7 +273,7 @@ def test_loading_is_lazy_and_happens_once():
             register("demo-count", _loader_a)
 
     plugins.register_plugin(Counting(), name="counting")  # loads built-ins first
-    assert plugins._state.loaded and len(calls) == 1
+    assert plugins.is_loaded() and len(calls) == 1
     for _ in range(3):
         plugins.load_plugins()
         plugins.get("dataset", "demo-count")
@@ -472,23 +472,30 @@ def test_third_party_cannot_knock_out_real_builtins(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------
 # end to end: real distributions, pip-installed, a fresh interpreter, the console script
 
-DEMO_PYPROJECT = """
+def _pyproject(name: str, version: str, entry: str, extra: str = "") -> str:
+    """The pyproject.toml of a one-module plugin distribution (entry point ``entry``)."""
+    module = name.replace("-", "_")
+    return f"""
 [build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "mp-demo-plugin"
-version = "0.3.1"
-description = "A third-party markovphase plugin used by the test suite."
-requires-python = ">=3.10"
-
+name = "{name}"
+version = "{version}"
+{extra}
 [project.entry-points.markovphase]
-demo = "mp_demo_plugin"
+{entry} = "{module}"
 
 [tool.setuptools]
-py-modules = ["mp_demo_plugin"]
+py-modules = ["{module}"]
 """
+
+
+DEMO_PYPROJECT = _pyproject(
+    "mp-demo-plugin", "0.3.1", "demo",
+    'description = "A third-party markovphase plugin used by the test suite."\n'
+    'requires-python = ">=3.10"\n')
 
 DEMO_MODULE = '''
 """A third-party markovphase plugin: a dataset, a CMI estimator and a command."""
@@ -536,21 +543,7 @@ def markovphase_register_commands(cli):
         click.echo(f"hello {who} from mp-demo-plugin")
 '''
 
-BROKEN_PYPROJECT = """
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "mp-broken-plugin"
-version = "1.0.0"
-
-[project.entry-points.markovphase]
-broken = "mp_broken_plugin"
-
-[tool.setuptools]
-py-modules = ["mp_broken_plugin"]
-"""
+BROKEN_PYPROJECT = _pyproject("mp-broken-plugin", "1.0.0", "broken")
 
 BROKEN_MODULE = '''
 raise ImportError("mp_broken_plugin needs the library 'unobtainium'")

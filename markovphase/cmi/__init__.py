@@ -7,9 +7,9 @@ the same hook third-party plugins use.
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from .base import CMIEstimator, CMIResult, check_triple
+from .base import CMIEstimator, CMIResult, check_regions, check_triple
 
-__all__ = ["CMIEstimator", "CMIResult", "check_triple"]
+__all__ = ["CMIEstimator", "CMIResult", "check_regions", "check_triple"]
 
 
 @hookimpl

@@ -1,4 +1,15 @@
-"""Base class and result type of conditional-mutual-information estimators."""
+"""Base class and result type of conditional-mutual-information estimators.
+
+The estimator contract (what a probe may ask of an estimator):
+
+* ``estimate(A, C, B)`` / ``evaluate(A, C, B)`` -- I(A;C|B) in nats (with a
+  standard error and, where ``has_pointwise``, per-sample terms);
+* ``evaluate_regions(X, regions, lattice)`` -- many region triples of one
+  sample matrix (estimators override it to share work);
+* ``evaluate_path(X0, noise, path, times, regions, lattice)`` -- optional: every
+  time of a forward path in one run (e.g. one t-conditioned network);
+  :meth:`CMIEstimator.supports_path` says whether the estimator has it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,39 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..lattice import Lattice, Regions
+
+
+def _as_index(ix) -> np.ndarray:
+    return np.asarray(ix, dtype=np.intp).ravel()
+
+
+def check_regions(regions, n_features: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Validate region triples: ``Regions(A, B, C)`` or ``(A, B, C)`` index arrays within
+    ``[0, n_features)``, A and C non-empty, the three disjoint. Returns ``(A, B, C)`` tuples."""
+    out = []
+    for k, r in enumerate(regions):
+        if isinstance(r, Regions):
+            A, B, C = r.A, r.B, r.C
+        else:
+            try:
+                A, B, C = r
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"regions[{k}] must be a Regions(A, B, C) or an (A, B, C) triple of "
+                    "index arrays"
+                ) from None
+        A, B, C = _as_index(A), _as_index(B), _as_index(C)
+        for name, ix in (("A", A), ("B", B), ("C", C)):
+            if ix.size and (ix.min() < 0 or ix.max() >= n_features):
+                raise ValueError(f"regions[{k}].{name} has indices outside [0, {n_features})")
+        if A.size == 0 or C.size == 0:
+            raise ValueError(
+                f"regions[{k}]: A and C must be non-empty (got |A|={A.size}, |C|={C.size})"
+            )
+        if len(np.intersect1d(A, B)) or len(np.intersect1d(A, C)) or len(np.intersect1d(B, C)):
+            raise ValueError(f"regions[{k}]: A, B and C must be disjoint")
+        out.append((A, B, C))
+    return out
 
 
 class CMIResult(NamedTuple):
@@ -137,3 +181,19 @@ class CMIEstimator(BaseEstimator):
         """
         X = as_2d(X, "X")
         return [self.evaluate(X[:, r.A], X[:, r.C], X[:, r.B]) for r in regions]
+
+    def evaluate_path(self, X0, noise, path, times, regions: Sequence[Regions],
+                      lattice: Lattice | None = None) -> dict[float, list[CMIResult]]:
+        """I(A;C|B) at every ``t`` in ``times`` for ``x_t = path.noise(X0, t, noise)``.
+
+        Optional: an estimator that can serve a whole path in one run (one
+        time-conditioned model) overrides it; :meth:`supports_path` is then
+        true and :class:`~markovphase.MarkovProbe` (and so a scan) uses it.
+        Returns ``{t: [CMIResult per region]}``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no path mode: estimate each time "
+                                  "with evaluate_regions")
+
+    def supports_path(self) -> bool:
+        """Whether :meth:`evaluate_path` is implemented (one run serves every time)."""
+        return type(self).evaluate_path is not CMIEstimator.evaluate_path

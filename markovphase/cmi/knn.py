@@ -38,8 +38,9 @@ import numpy as np
 from scipy.special import digamma
 from sklearn.utils import check_random_state
 
+from ..device import resolve_device
 from ..lattice import Lattice, Regions
-from .base import CMIEstimator, CMIResult, as_2d, check_triple
+from .base import CMIEstimator, CMIResult, as_2d, check_regions, check_triple
 
 __all__ = ["KNNCMI", "frenzel_pompe_counts"]
 
@@ -48,22 +49,17 @@ _ALGORITHMS = ("auto", "brute", "kd_tree", "torch")
 
 def _kern():
     """The numba kernels, imported on first use (numba is slow to import)."""
-    from . import _knn_kernels
+    from . import knn_kernels
 
-    return _knn_kernels
+    return knn_kernels
 
 
-def _resolve_device(device) -> str:
-    if device == "auto":
-        try:
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:  # pragma: no cover
-            return "cpu"
-    if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
+def _knn_device(device) -> str:
+    """The torch device of the searches as a string: CPU or CUDA only."""
+    dev = resolve_device(device)
+    if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device={device!r} must be 'auto', 'cpu' or 'cuda[:i]'")
-    return device
+    return str(dev)
 
 
 def _n_threads(n_jobs) -> int:
@@ -308,7 +304,7 @@ class KNNCMI(CMIEstimator):
             raise ValueError(f"algorithm={self.algorithm!r} must be one of {_ALGORITHMS}")
         if not 0 < self.radius_factor <= 1:
             raise ValueError(f"radius_factor={self.radius_factor!r} must be in (0, 1]")
-        return _resolve_device(self.device)
+        return _knn_device(self.device)
 
     def _check(self, A, C, B):
         return check_triple(A, C, B, min_samples=2, allow_constant=bool(self.drop_constant))
@@ -334,10 +330,8 @@ class KNNCMI(CMIEstimator):
         A ∪ B(r) ∪ C, so a whole CMI(r) curve costs one k-NN search and one
         counting sweep per radius.) The jitter is drawn once for ``X``.
         """
-        from .gaussian import _check_regions
-
         X = as_2d(X, "X")
-        triples = _check_regions(regions, X.shape[1])
+        triples = check_regions(regions, X.shape[1])
         if not self.drop_constant:
             used = np.unique(np.concatenate([np.concatenate(t) for t in triples]))
             const = np.flatnonzero(np.ptp(X[:, used], axis=0) == 0)

@@ -25,14 +25,20 @@ def markovphase_register_datasets(register):
     register("image-patches", load_image_patches)
 
 
-def load_dataset(name: str, **params) -> Dataset:
+def load_dataset(name, **params) -> Dataset:
     """Load a registered dataset by name, e.g. ``load_dataset("mnist", path=..., crop=27)``.
 
-    Unknown parameters raise a ``TypeError`` listing the ones the adapter takes.
+    ``name`` may also be the :class:`markovphase.plugins.Component` of a dataset
+    (a caller that already looked it up, such as the command line, passes it so
+    that the name is resolved once). Unknown parameters raise a ``TypeError``
+    listing the ones the adapter takes.
     """
     from .. import plugins
 
-    loader = plugins.get("dataset", name)
+    if isinstance(name, plugins.Component):
+        loader, name = name.obj, name.name
+    else:
+        loader = plugins.get("dataset", name)
     sig = inspect.signature(loader)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     unknown = [k for k in params if k not in sig.parameters and not accepts_any]

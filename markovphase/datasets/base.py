@@ -67,6 +67,20 @@ class Dataset:
         """Alias of :attr:`target` (scikit-learn's name)."""
         return self.target
 
+    def sample_rows(self, max_samples: int | None, random_state=0) -> np.ndarray:
+        """``X``, or a seeded random subset of ``max_samples`` of its rows (kept in order).
+
+        ``max_samples=None`` (or at least ``n_samples``) returns ``X`` itself; the
+        subset is ``numpy.random.default_rng(random_state).choice`` without
+        replacement, sorted.
+        """
+        if max_samples is None or max_samples >= self.n_samples:
+            return self.X
+        if int(max_samples) < 1:
+            raise ValueError(f"max_samples={max_samples!r} must be an integer >= 1 or None")
+        rng = np.random.default_rng(random_state)
+        return self.X[np.sort(rng.choice(self.n_samples, int(max_samples), replace=False))]
+
     def images(self) -> np.ndarray:
         """``X`` reshaped to ``(n_samples, *lattice_shape, n_channels)``."""
         return self.X.reshape(self.n_samples, *self.lattice_shape, self.n_channels)

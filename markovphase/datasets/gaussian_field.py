@@ -135,18 +135,9 @@ def gaussian_field_precision(shape, mass: float) -> np.ndarray:
 def gaussian_field_covariance(shape, mass: float) -> np.ndarray:
     """The exact covariance ``inv(Q)``, computed from the spectrum by FFT (no inversion).
 
-    Parameters
-    ----------
-    shape : int, tuple of int or str
-        Lattice sides ``(L_1, ..., L_d)``; sites are flattened in C order.
-    mass : float
-        The mass ``m > 0``.
-
-    Returns
-    -------
-    ndarray of shape (n_sites, n_sites)
-        ``C[x, y] = c[(y - x) mod L]`` with ``c = ifftn(S)`` the correlation
-        function (real and even, since ``S`` is).
+    ``shape`` and ``mass`` as for :func:`gaussian_field_precision`. Returns the
+    ``(n_sites, n_sites)`` matrix ``C[x, y] = c[(y - x) mod L]`` with
+    ``c = ifftn(S)`` the correlation function (real and even, since ``S`` is).
     """
     shape, mass = _check(shape, mass)
     c = np.fft.ifftn(1.0 / _eigenvalues(shape, mass)).real

@@ -1,4 +1,4 @@
-"""Compiled (numba) brute-force kernels of the Frenzel–Pompe estimator (private).
+"""Compiled (numba) brute-force kernels of the Frenzel–Pompe estimator (used by ``knn``).
 
 Exact brute force, organised for the cache and pruned by two *key*
 coordinates. The rows are cut into chunks of ``CHUNK`` consecutive ranks of
