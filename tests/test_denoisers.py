@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from _exact import exact_cmi, linear_path_cov
+from exact_gaussian import exact_cmi, linear_path_cov
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -310,7 +310,7 @@ def test_clone_and_set_params_radius(small_data):
 def test_vp_path_and_channels():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2 * 10))  # 1-D chain of 10 sites with 2 channels
-    m = LocalDenoiser((10,), radius=2, n_channels=2, schedule="cosine", width=8, epochs=2,
+    m = LocalDenoiser((10,), radius=2, n_channels=2, path="cosine", width=8, epochs=2,
                       device="cpu", random_state=0).fit(X)
     assert m.transform(X).shape == X.shape and np.isfinite(m.score(X))
 

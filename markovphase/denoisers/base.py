@@ -25,15 +25,17 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..diffusion import check_time, get_path
-from ..lattice import Lattice
+from ..diffusion import check_times, resolve_path
+from ..lattice import resolve_lattice
+from ..seeding import draw_seed
 
-__all__ = ["BaseDenoiser", "row_noise", "resolve_lattice", "check_radius"]
+__all__ = ["BaseDenoiser", "ClosedFormDenoiser", "row_noise", "resolve_lattice",
+           "check_radius", "store_params"]
 
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: elements per intermediate array of the closed-form denoisers (memory bound of a chunk)
+CHUNK = 2_000_000
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -75,25 +77,14 @@ def row_noise(X: np.ndarray, shape: tuple[int, ...], seed: int, salt: int = 0) -
     return z[:, :m].reshape((n, *shape))
 
 
-def resolve_lattice(lattice_shape, n_channels, periodic, n_features: int) -> Lattice:
-    """The estimator's lattice; ``lattice_shape=None`` means a 1-D chain of all sites.
+def store_params(estimator, params: dict) -> None:
+    """scikit-learn's rule for ``__init__``: store each parameter, unchanged, under its name.
 
-    Raises ``ValueError`` when ``n_features`` does not match the lattice.
+    Call it first thing as ``store_params(self, locals())``.
     """
-    if not isinstance(n_channels, numbers.Integral) or n_channels < 1:
-        raise ValueError(f"n_channels={n_channels!r} must be an integer >= 1")
-    if lattice_shape is None:
-        if n_features % n_channels:
-            raise ValueError(f"X has {n_features} features, not a multiple of "
-                             f"n_channels={n_channels}")
-        lattice_shape = (n_features // n_channels,)
-    lat = Lattice(lattice_shape, n_channels, bool(periodic))
-    if lat.n_features != n_features:
-        raise ValueError(
-            f"X has {n_features} features; lattice_shape={tuple(lat.shape)} with "
-            f"n_channels={n_channels} needs {lat.n_features}"
-        )
-    return lat
+    for name, value in params.items():
+        if name != "self" and not name.startswith("__"):
+            setattr(estimator, name, value)
 
 
 def check_radius(radius, allow_none: bool = True):
@@ -106,26 +97,21 @@ def check_radius(radius, allow_none: bool = True):
     return int(radius)
 
 
-def check_times(times, name: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(times, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name}={times!r} must be a non-empty 1-D sequence of times in [0, 1]")
-    check_time(arr, name)
-    return arr
-
-
 class BaseDenoiser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Base of the denoisers: subclasses implement ``fit`` and ``_denoise(X, t)``.
+    """Base of the denoisers: subclasses implement ``fit``, ``_denoise(X, t)`` and ``flops``.
 
     ``fit`` must set ``n_features_in_``, ``lattice_``, ``path_`` and
-    ``eval_seed_`` (via :meth:`_fit_common`).
+    ``eval_seed_`` (via :meth:`_fit_common`). Parameters every denoiser has:
+    ``lattice_shape``, ``n_channels``, ``periodic``, ``path`` (the forward
+    path; ``schedule`` its deprecated spelling), ``eval_times``,
+    ``transform_t`` and ``random_state``.
     """
 
     def _fit_common(self, X):
         X = validate_data(self, X, dtype=np.float64)
         self.lattice_ = resolve_lattice(self.lattice_shape, self.n_channels, self.periodic,
                                         X.shape[1])
-        self.path_ = get_path(self.schedule)
+        self.path_ = resolve_path(self.path, self.schedule, type(self).__name__)
         check_times(self.eval_times, "eval_times")
         check_times(self.transform_t, "transform_t")
         rs = self.random_state
@@ -134,8 +120,13 @@ class BaseDenoiser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         elif isinstance(rs, numbers.Integral):
             self.eval_seed_ = int(rs)
         else:
-            self.eval_seed_ = int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+            self.eval_seed_ = draw_seed(rs)
         return X
+
+    def flops(self, n_samples: int, t: float) -> float:
+        """Floating-point operations of one ``denoise`` call on ``n_samples`` rows at ``t``
+        (a multiply-add is 2). ``nan`` here (not known); the denoisers override it."""
+        return float("nan")
 
     def _denoise(self, X: np.ndarray, t: float) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -190,3 +181,17 @@ class BaseDenoiser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def score(self, X, y=None):
         """Minus the denoising MSE on x0 averaged over ``eval_times`` (greater is better)."""
         return float(np.mean(self.score_samples(X)))
+
+
+class ClosedFormDenoiser(BaseDenoiser):
+    """Base of the training-free local denoisers.
+
+    Their shared parameters: ``lattice_shape`` (``None`` = a 1-D chain of all
+    features), ``radius`` (the L-infinity radius of a site's neighbourhood),
+    ``n_channels``, ``periodic``, ``path`` (the forward path; ``schedule`` its
+    deprecated spelling), ``eval_times``, ``transform_t`` and ``random_state``.
+    """
+
+    def _alpha_sigma(self, t: float) -> tuple[float, float]:
+        """``(alpha(t), sigma(t))`` of the fitted path, as floats."""
+        return float(self.path_.alpha(t)), float(self.path_.sigma(t))

@@ -1,4 +1,4 @@
-"""Closed-form local denoisers (no training), with the interface of :class:`LocalDenoiser`.
+"""The optimal local linear (Wiener) denoiser: closed form, no training.
 
 * :class:`LinearLocalDenoiser` — the optimal local *linear* (Wiener) denoiser.
   With ``Omega`` the sites within L-infinity distance ``r`` of site ``p``
@@ -14,34 +14,21 @@
   Bayes-optimal radius-r MSE for Gaussian data. ``radius=None`` uses every
   site (the global Wiener filter). Solved by Cholesky (``scipy.linalg``,
   batched over the sites whose neighbourhoods have the same size).
-* :class:`PatchPosteriorDenoiser` — the empirical patch posterior (the "local
-  score machine" of Kamb & Ganguli, 2024): around site p, the training
-  patches ``y`` of side ``2r + 1`` are weighted by
-  ``softmax_y(-|x_Omega - alpha y_Omega|^2 / (2 sigma^2))`` and the estimate of
-  x0 at p is the weighted mean of the patch centres ``y_p``. The plain variant
-  uses the training patches at the same position (LS machine); with
-  ``equivariant=True`` patches from every position are pooled (ELS machine,
-  translation equivariant). Open borders are zero padded (in x and y alike),
-  periodic ones wrap.
+The other training-free denoiser, the empirical patch posterior, is
+:class:`~markovphase.denoisers.patch_posterior.PatchPosteriorDenoiser`.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import linalg
-from scipy.special import logsumexp
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .base import BaseDenoiser, check_radius
+from ..diffusion import DEPRECATED
+from .base import CHUNK, ClosedFormDenoiser, check_radius, store_params
+from .patch_posterior import PatchPosteriorDenoiser  # its former home: keep the import path
 
 __all__ = ["LinearLocalDenoiser", "PatchPosteriorDenoiser", "site_distances"]
-
-_CHUNK = 2_000_000  # elements per intermediate array
-
 
 def site_distances(lattice) -> np.ndarray:
     """Chebyshev distances between all pairs of sites, ``(n_sites, n_sites)``.
@@ -53,7 +40,7 @@ def site_distances(lattice) -> np.ndarray:
                      for s in sites])
 
 
-class LinearLocalDenoiser(BaseDenoiser):
+class LinearLocalDenoiser(ClosedFormDenoiser):
     """Optimal local linear (Wiener) denoiser of receptive radius ``radius``.
 
     Parameters
@@ -64,7 +51,8 @@ class LinearLocalDenoiser(BaseDenoiser):
         L-infinity radius of the neighbourhood Omega; ``None`` = all sites (global).
     n_channels : int, default=1
     periodic : bool, default=False
-    schedule : str or DiffusionPath, default="linear"
+    path : str or DiffusionPath, default="linear"
+        The forward path.
     covariance : ndarray of shape (n_features, n_features) or None, default=None
         The clean covariance to use (e.g. the exact one of a Gaussian field);
         ``None`` estimates it from the training rows (unbiased sample covariance).
@@ -74,6 +62,8 @@ class LinearLocalDenoiser(BaseDenoiser):
     transform_t : float, default=0.5
     random_state : int, RandomState or None, default=None
         Seeds the scoring noise only.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -83,18 +73,10 @@ class LinearLocalDenoiser(BaseDenoiser):
     """
 
     def __init__(self, lattice_shape=None, radius=1, n_channels=1, periodic=False,
-                 schedule="linear", covariance=None, mean=None,
-                 eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, random_state=None):
-        self.lattice_shape = lattice_shape
-        self.radius = radius
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.schedule = schedule
-        self.covariance = covariance
-        self.mean = mean
-        self.eval_times = eval_times
-        self.transform_t = transform_t
-        self.random_state = random_state
+                 path="linear", covariance=None, mean=None,
+                 eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, random_state=None,
+                 schedule=DEPRECATED):
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Mean and covariance of the clean rows ``X`` (unless given as parameters)."""
@@ -136,7 +118,7 @@ class LinearLocalDenoiser(BaseDenoiser):
                 yield rows_all[idx][:, None] * k + ch, None
                 continue
             M = int(m) * k
-            step = max(1, _CHUNK // (M * M))
+            step = max(1, CHUNK // (M * M))
             for s in range(0, len(idx), step):
                 sel = idx[s:s + step]
                 nb = np.nonzero(mask[sel])[1].reshape(len(sel), int(m))
@@ -148,7 +130,7 @@ class LinearLocalDenoiser(BaseDenoiser):
 
         ``F_Omega is None`` means every feature (``M = n_features``).
         """
-        a, s = float(self.path_.alpha(t)), float(self.path_.sigma(t))
+        a, s = self._alpha_sigma(t)
         S = self.covariance_
         full = None
         for F_p, F_om in self._groups(sites):
@@ -174,7 +156,7 @@ class LinearLocalDenoiser(BaseDenoiser):
             yield F_p, F_om, W, mse
 
     def _trivial(self, t):
-        a, s = float(self.path_.alpha(t)), float(self.path_.sigma(t))
+        a, s = self._alpha_sigma(t)
         return a, s, (s == 0 or a == 0)
 
     def _sites_features(self, sites):
@@ -225,7 +207,7 @@ class LinearLocalDenoiser(BaseDenoiser):
                 g, k, d = W.shape
                 out[:, cols.ravel()] = self.mean_[F_p.ravel()] + Xc @ W.reshape(g * k, d).T
                 continue
-            step = max(1, _CHUNK // max(1, len(X) * F_om.shape[1]))
+            step = max(1, CHUNK // max(1, len(X) * F_om.shape[1]))
             for i in range(0, len(F_p), step):
                 xo = Xc[:, F_om[i:i + step]]  # (n, g, M)
                 out[:, cols[i:i + step]] = self.mean_[F_p[i:i + step]] + np.einsum(
@@ -259,116 +241,30 @@ class LinearLocalDenoiser(BaseDenoiser):
         times = np.atleast_1d(self.eval_times if times is None else times)
         return -float(np.mean([self.exact_mse(float(t)).mean() for t in times]))
 
+    def flops(self, n_samples: int, t: float) -> float:
+        """FLOPs of one ``denoise`` call on ``n_samples`` rows at ``t`` (a multiply-add is 2).
 
-class PatchPosteriorDenoiser(BaseDenoiser):
-    """Empirical patch-posterior denoiser (Kamb & Ganguli's LS / ELS machine).
-
-    Parameters
-    ----------
-    lattice_shape, radius, n_channels, periodic, schedule, eval_times, transform_t
-        As for :class:`LinearLocalDenoiser`; ``radius`` must be an integer
-        (patch side ``2 r + 1``).
-    equivariant : bool, default=False
-        Pool the training patches of every position (ELS) instead of using the
-        patches at the same position (LS).
-    max_patches : int or None, default=None
-        With ``equivariant=True``, keep at most this many pooled patches
-        (a random subset, seeded by ``random_state``).
-    random_state : int, RandomState or None, default=None
-
-    Attributes
-    ----------
-    Y_ : ndarray of shape (n_train, n_features)
-        The training rows.
-    bank_ : ndarray of shape (n_patches, patch_size) or None
-        Pooled patches (equivariant variant); ``bank_centres_`` their centres.
-    """
-
-    def __init__(self, lattice_shape=None, radius=1, n_channels=1, periodic=False,
-                 schedule="linear", equivariant=False, max_patches=None,
-                 eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, random_state=None):
-        self.lattice_shape = lattice_shape
-        self.radius = radius
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.schedule = schedule
-        self.equivariant = equivariant
-        self.max_patches = max_patches
-        self.eval_times = eval_times
-        self.transform_t = transform_t
-        self.random_state = random_state
-
-    def _window_view(self, X: np.ndarray) -> np.ndarray:
-        """Zero-copy view ``(n, *shape, k, *window)`` of the side-(2r+1) patches of ``X``."""
-        lat, r = self.lattice_, int(self.radius)
-        g = X.reshape(len(X), *lat.shape, lat.n_channels)
-        pad = [(0, 0)] + [(r, r)] * lat.ndim + [(0, 0)]
-        g = np.pad(g, pad, mode="wrap" if lat.periodic else "constant")
-        return sliding_window_view(g, (2 * r + 1,) * lat.ndim, axis=tuple(range(1, lat.ndim + 1)))
-
-    def _flat(self, w: np.ndarray) -> np.ndarray:
-        """``(n, *sites, k, *window)`` -> ``(n, n_positions, patch_size)`` (window..., k order)."""
-        lat = self.lattice_
-        size = lat.n_channels * (2 * int(self.radius) + 1) ** lat.ndim
-        return np.moveaxis(w, lat.ndim + 1, -1).reshape(w.shape[0], -1, size)
-
-    def fit(self, X, y=None):
-        """Store the training rows (and the pooled patch bank when ``equivariant``)."""
-        X = self._fit_common(X)
-        check_radius(self.radius, allow_none=False)
-        self.Y_ = X.copy()
-        lat = self.lattice_
-        self.bank_ = self.bank_centres_ = None
-        if self.equivariant:
-            total = len(X) * lat.n_sites
-            keep = np.arange(total)
-            if self.max_patches is not None:
-                if not isinstance(self.max_patches, numbers.Integral) or self.max_patches < 1:
-                    raise ValueError(f"max_patches={self.max_patches!r} must be an integer "
-                                     ">= 1 or None")
-                if total > self.max_patches:
-                    keep = np.sort(check_random_state(self.random_state).choice(
-                        total, self.max_patches, replace=False))
-            row, site = np.divmod(keep, lat.n_sites)
-            coords = np.unravel_index(site, lat.shape)
-            w = self._window_view(X)[(row, *coords)]  # (m, k, *window): copies only the kept
-            self.bank_ = np.ascontiguousarray(np.moveaxis(w, 1, -1).reshape(len(keep), -1))
-            self.bank_centres_ = X.reshape(total, lat.n_channels)[keep]
-        return self
-
-    @staticmethod
-    def _posterior_mean(xp, yp, yc, a, s):
-        """Softmax-weighted centres: xp (.., n, M), yp (.., N, M), yc (.., N, k) -> (.., n, k)."""
-        d2 = (np.sum(xp**2, -1)[..., :, None] - 2 * a * xp @ np.swapaxes(yp, -1, -2)
-              + a * a * np.sum(yp**2, -1)[..., None, :])
-        logits = -d2 / (2 * s * s)
-        w = np.exp(logits - logsumexp(logits, axis=-1, keepdims=True))
-        return w @ yc
-
-    def _denoise(self, X: np.ndarray, t: float) -> np.ndarray:
-        a, s = float(self.path_.alpha(t)), float(self.path_.sigma(t))
-        if s == 0:
-            return X / a
-        lat = self.lattice_
-        k, S = lat.n_channels, lat.n_sites
-        wx = self._window_view(X)
-        if self.equivariant:
-            flat = self._flat(wx).reshape(len(X) * S, -1)
-            res = np.empty((len(flat), k))
-            step = max(1, _CHUNK // len(self.bank_))
-            for i in range(0, len(flat), step):
-                res[i:i + step] = self._posterior_mean(flat[i:i + step], self.bank_,
-                                                       self.bank_centres_, a, s)
-            return res.reshape(len(X), -1)
-        wy = self._window_view(self.Y_)
-        out = np.empty((len(X), S, k))
-        Yc = self.Y_.reshape(len(self.Y_), S, k)
-        per_row = S // lat.shape[0]  # positions per index of the first axis
-        rows = max(1, _CHUNK // max(1, len(X) * len(self.Y_) * per_row))
-        for i in range(0, lat.shape[0], rows):
-            sl = slice(i * per_row, min(i + rows, lat.shape[0]) * per_row)
-            xp = np.moveaxis(self._flat(wx[:, i:i + rows]), 1, 0)   # (s, n, M)
-            yp = np.moveaxis(self._flat(wy[:, i:i + rows]), 1, 0)   # (s, N, M)
-            yc = np.moveaxis(Yc[:, sl], 1, 0)                       # (s, N, k)
-            out[:, sl] = np.moveaxis(self._posterior_mean(xp, yp, yc, a, s), 0, 1)
-        return out.reshape(len(X), -1)
+        With ``M_p`` the features in the neighbourhood of site p, ``k`` channels
+        and ``d`` features: applying the filters costs ``n (sum_p 2 k M_p + 3 d)``;
+        building them at time t costs ``sum_p (M_p^3 / 3 + 2 k M_p^2 + M_p^2)``
+        (Cholesky, k triangular solve pairs, forming ``alpha^2 Sigma + sigma^2 I``)
+        once per call, except that sites whose neighbourhood is the whole lattice
+        share one factorisation (``d^3 / 3 + d^2``, plus ``2 k d^2`` per such site
+        for the solves), as :meth:`denoise` does. Where ``alpha`` or ``sigma`` is 0
+        the estimate is a copy or the mean: ``n d``.
+        """
+        check_is_fitted(self)
+        d = int(self.n_features_in_)
+        a, s = self._alpha_sigma(t)
+        if a == 0 or s == 0:
+            return float(n_samples * d)
+        k = self.lattice_.n_channels
+        dist = self.site_distances_
+        m = (np.full(dist.shape[0], dist.shape[1]) if self.radius is None
+             else (dist <= self.radius).sum(axis=1)).astype(float) * k
+        apply = n_samples * (np.sum(2.0 * k * m) + 3.0 * d)
+        full = m == d  # these sites share one factorisation of the whole matrix
+        setup = np.sum(m[~full] ** 3 / 3 + 2 * k * m[~full] ** 2 + m[~full] ** 2)
+        if full.any():
+            setup += d**3 / 3 + d**2 + 2.0 * k * d**2 * full.sum()
+        return float(apply + setup)

@@ -8,8 +8,9 @@ rows ``X`` taken as ``x_t`` at time ``t`` (data units). Every denoiser of
 :mod:`markovphase.denoisers` (``LocalDenoiser``, ``GlobalDenoiser``,
 ``LinearLocalDenoiser``, ``PatchPosteriorDenoiser``) has it; an object with
 ``predict_x0(X, t)`` instead, or a plain callable ``f(X, t)``, is wrapped by
-:func:`as_denoiser`. An object may also expose ``flops(n_samples, t)`` to
-report its own cost.
+:func:`~markovphase.denoisers.protocol.as_denoiser`. An object may also expose
+``flops(n_samples, t)`` to report its own cost
+(:mod:`markovphase.denoisers.protocol`).
 
 Probability-flow ODE
 --------------------
@@ -44,262 +45,33 @@ Schedule and accounting
 At each evaluation time ``t`` the sampler calls the local denoiser of radius
 ``schedule.radius_at(t)``, or the global one where that is ``None``. Every call
 is charged to the schedule interval ("phase") holding ``t``: number of calls,
-floating-point operations and wall time. FLOPs of torch networks (an attribute
-``network_`` that is a ``torch.nn.Module``) are counted once per denoiser with
-:class:`torch.utils.flop_counter.FlopCounterMode` on a 2-row probe and scaled
-by the batch size (convolutions and MLPs are linear in the batch); closed-form
-denoisers are counted analytically (:func:`analytic_flops`). A multiply-add is
-2 FLOPs throughout.
+floating-point operations and wall time. Each denoiser counts its own FLOPs
+(``flops(n_samples, t)``: the torch FLOP counter for the networks, closed-form
+counts for the Wiener filter and the patch posterior; see
+:func:`~markovphase.denoisers.protocol.denoiser_flops`). A multiply-add is 2
+FLOPs throughout.
 """
 
 from __future__ import annotations
 
 import numbers
 import time
-import weakref
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .diffusion import get_path
-from .schedule import LocalitySchedule
+from ..denoisers.protocol import as_denoiser, denoiser_flops
+from ..diffusion import DEPRECATED, is_set, resolve_path
+from ..schedule import LocalitySchedule
+from .grids import time_grid
 
-__all__ = ["HybridSampler", "CenteredDenoiser", "as_denoiser", "analytic_flops",
-           "denoiser_flops", "time_grid", "TIME_SPACINGS"]
+__all__ = ["HybridSampler", "METHODS"]
 
 METHODS = ("euler", "heun", "ddim")
 
 
-class _Adapter:
-    """Gives ``denoise(X, t)`` to an object with ``predict_x0`` or to a callable."""
-
-    def __init__(self, obj, fn):
-        self.obj, self._fn = obj, fn
-        self.n_features_in_ = getattr(obj, "n_features_in_", None)
-
-    def denoise(self, X, t):
-        return self._fn(X, t)
-
-    def __repr__(self):
-        return f"as_denoiser({self.obj!r})"
-
-
-def as_denoiser(obj):
-    """``obj`` as an object with ``denoise(X, t) -> x0_hat`` (see the module docstring).
-
-    Accepts anything with ``denoise``, an object with ``predict_x0(X, t)``, or a
-    callable ``f(X, t)``. Raises ``TypeError`` otherwise.
-    """
-    if hasattr(obj, "denoise") and callable(obj.denoise):
-        return obj
-    if hasattr(obj, "predict_x0") and callable(obj.predict_x0):
-        return _Adapter(obj, obj.predict_x0)
-    if callable(obj):
-        return _Adapter(obj, obj)
-    raise TypeError(f"{obj!r} is not a denoiser: expected an object with denoise(X, t) "
-                    "(posterior mean of x0) or predict_x0(X, t), or a callable f(X, t)")
-
-
-class CenteredDenoiser:
-    """A denoiser fitted on per-feature centred data: ``D(x, t) = mu + D_c(x - alpha(t) mu, t)``.
-
-    Translation-equivariant local networks (convolutions) cannot represent a
-    position-dependent mean such as MNIST's average digit: far from the data
-    (t near 1) the Bayes denoiser is ``E[x0] = mu``, which varies by pixel.
-    Removing the per-feature mean ``mu`` of the training rows (a constant, so
-    the receptive radius is unchanged) and adding it back fixes that:
-    ``x_t - alpha mu = alpha (x0 - mu) + sigma z`` is the centred data noised
-    on the same path.
-
-    Parameters
-    ----------
-    estimator : denoiser estimator (unfitted; cloned in ``fit``)
-        Anything with ``fit(X)`` and ``denoise(X, t)`` and a ``schedule`` path.
-
-    Attributes
-    ----------
-    mean_ : ndarray of shape (n_features,)
-    estimator_ : the fitted clone
-    n_features_in_ : int
-    """
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-
-    @classmethod
-    def from_fitted(cls, fitted_estimator, mean) -> CenteredDenoiser:
-        """Wrap an already fitted denoiser of centred data with its centring ``mean``."""
-        obj = cls(fitted_estimator)
-        obj.estimator_ = fitted_estimator
-        obj.mean_ = np.asarray(mean, dtype=np.float64).ravel()
-        obj.n_features_in_ = obj.mean_.size
-        obj.path_ = get_path(getattr(fitted_estimator, "schedule", "linear"))
-        return obj
-
-    def fit(self, X, y=None):
-        from sklearn.base import clone
-
-        X = np.asarray(X, dtype=np.float64)
-        self.mean_ = X.mean(axis=0)
-        self.estimator_ = clone(self.estimator).fit(X - self.mean_)
-        self.n_features_in_ = X.shape[1]
-        self.path_ = get_path(getattr(self.estimator_, "schedule", "linear"))
-        return self
-
-    def denoise(self, X, t):
-        a = float(self.path_.alpha(t))
-        return self.mean_ + self.estimator_.denoise(np.asarray(X, float) - a * self.mean_, t)
-
-    def flops(self, n_samples, t):
-        """The wrapped denoiser's FLOPs plus ``3 n d`` for the centring."""
-        base = denoiser_flops(self.estimator_, n_samples, t, self.n_features_in_)
-        return base + 3.0 * n_samples * self.n_features_in_
-
-
-# -- FLOP counting ---------------------------------------------------------------------
-def analytic_flops(denoiser, n_samples: int, t: float) -> float | None:
-    """FLOPs of one ``denoise`` call on ``n_samples`` rows for closed-form denoisers.
-
-    * ``LinearLocalDenoiser`` (Wiener filter; ``M_p`` = features in the
-      neighbourhood of site p, ``k`` channels, ``d`` features): applying the
-      filters costs ``n (sum_p 2 k M_p + 3 d)``; building them at time t costs
-      ``sum_p (M_p^3 / 3 + 2 k M_p^2 + M_p^2)`` (Cholesky, k triangular solve
-      pairs, forming ``alpha^2 Sigma + sigma^2 I``) once per call, except that
-      sites whose neighbourhood is the whole lattice share one factorisation
-      (``d^3 / 3 + d^2``, plus ``2 k d^2`` per such site for the solves), as the
-      implementation does.
-    * ``PatchPosteriorDenoiser`` (``N`` reference patches of ``M`` values per
-      site, ``S`` sites): per row and site ``N (2 M + 4 + 2 k) + 2 M``, plus the
-      norms of the reference patches once per call.
-
-    Returns ``None`` for other objects.
-    """
-    name = type(denoiser).__name__
-    path = getattr(denoiser, "path_", None)
-    a = float(path.alpha(t)) if path is not None else 1.0
-    s = float(path.sigma(t)) if path is not None else 1.0
-    if name == "LinearLocalDenoiser":
-        d = int(denoiser.n_features_in_)
-        if a == 0 or s == 0:
-            return float(n_samples * d)
-        lat = denoiser.lattice_
-        k = lat.n_channels
-        r = denoiser.radius
-        dist = denoiser.site_distances_
-        m = (np.full(dist.shape[0], dist.shape[1]) if r is None
-             else (dist <= r).sum(axis=1)).astype(float) * k
-        apply = n_samples * (np.sum(2.0 * k * m) + 3.0 * d)
-        full = m == d  # these sites share one factorisation of the whole matrix
-        setup = np.sum(m[~full] ** 3 / 3 + 2 * k * m[~full] ** 2 + m[~full] ** 2)
-        if full.any():
-            setup += d**3 / 3 + d**2 + 2.0 * k * d**2 * full.sum()
-        return float(apply + setup)
-    if name == "PatchPosteriorDenoiser":
-        lat = denoiser.lattice_
-        k, S = lat.n_channels, lat.n_sites
-        M = (2 * int(denoiser.radius) + 1) ** lat.ndim * k
-        if s == 0:
-            return float(n_samples * lat.n_features)
-        if getattr(denoiser, "bank_", None) is not None:
-            N, norms = len(denoiser.bank_), 2.0 * len(denoiser.bank_) * M
-        else:
-            N = len(denoiser.Y_)
-            norms = 2.0 * N * M * S
-        return float(n_samples * S * (N * (2 * M + 4 + 2 * k) + 2 * M) + norms)
-    return None
-
-
-_TORCH_FLOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> FLOPs/row
-
-
-def _torch_flops_per_sample(denoiser, n_features: int, t: float) -> float:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    key = denoiser.network_
-    if key not in _TORCH_FLOPS:
-        probe = np.random.default_rng(0).standard_normal((2, n_features))
-        t_probe = t if t > 0 else 0.5
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            denoiser.denoise(probe, t_probe)
-        _TORCH_FLOPS[key] = counter.get_total_flops() / 2.0
-    return _TORCH_FLOPS[key]
-
-
-def denoiser_flops(denoiser, n_samples: int, t: float, n_features: int) -> float:
-    """FLOPs of ``denoiser.denoise`` on ``n_samples`` rows at ``t`` (NaN when unknown).
-
-    Order of preference: the denoiser's own ``flops(n_samples, t)``; the torch
-    FLOP counter for objects with a ``network_`` ``torch.nn.Module``; the
-    analytic counts of :func:`analytic_flops`.
-    """
-    obj = getattr(denoiser, "obj", denoiser)
-    if hasattr(obj, "flops") and callable(obj.flops):
-        return float(obj.flops(n_samples, t))
-    net = getattr(obj, "network_", None)
-    if _is_module(net):
-        return n_samples * _torch_flops_per_sample(obj, n_features, t)
-    out = analytic_flops(obj, n_samples, t)
-    return float("nan") if out is None else out
-
-
-def _is_module(net) -> bool:
-    if net is None:
-        return False
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(net, torch.nn.Module)
-
-
-# -- time grid -------------------------------------------------------------------------
-def time_grid(steps: int, spacing="uniform", t_end: float = 0.0) -> np.ndarray:
-    """Decreasing evaluation times ``1 = t_0 > t_1 > ... > t_steps = t_end``.
-
-    Parameters
-    ----------
-    steps : int
-        Number of intervals (ignored when ``spacing`` is an explicit grid).
-    spacing : {"uniform", "quadratic", "cubic"}, float >= 1 or array
-        A power ``rho`` gives ``t_i = t_end + (1 - t_end) (1 - i/steps)^rho``:
-        ``"uniform"`` is ``rho = 1`` (equal steps in t), ``"quadratic"``
-        ``rho = 2``, ``"cubic"`` ``rho = 3``; larger ``rho`` puts more of the
-        steps near the data (small t) and fewer at high noise, as the
-        ``rho`` of Karras et al. (2022) does in noise level. An array is an
-        explicit grid, strictly decreasing from 1 to a value >= 0.
-    t_end : float in [0, 1)
-        Last time of the grid.
-
-    Returns
-    -------
-    ndarray of shape (steps + 1,)
-    """
-    if not isinstance(spacing, (str, numbers.Real)):
-        g = np.asarray(spacing, dtype=float)
-        if g.ndim != 1 or g.size < 2 or np.any(np.diff(g) >= 0) or g[0] != 1 or g[-1] < 0:
-            raise ValueError(f"time grid {spacing!r} must be strictly decreasing from 1 to a "
-                             "value >= 0")
-        return g
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps={steps!r} must be an integer >= 1")
-    if not isinstance(t_end, numbers.Real) or not 0 <= t_end < 1:
-        raise ValueError(f"t_end={t_end!r} must be a number in [0, 1)")
-    rho = TIME_SPACINGS.get(spacing, spacing) if isinstance(spacing, str) else spacing
-    if isinstance(rho, (str, bool)) or not np.isfinite(rho) or rho < 1:
-        raise ValueError(f"time_spacing={spacing!r}; expected one of {sorted(TIME_SPACINGS)}, "
-                         "a power >= 1 or an array of times")
-    g = t_end + (1 - t_end) * np.linspace(1.0, 0.0, steps + 1) ** float(rho)
-    g[0], g[-1] = 1.0, t_end
-    return g
-
-
-#: Named time grids of :func:`time_grid` and their powers ``rho``.
-TIME_SPACINGS = {"uniform": 1.0, "quadratic": 2.0, "cubic": 3.0}
-
-
-# -- the sampler -----------------------------------------------------------------------
 class HybridSampler:
     """Reverse-time sampler that switches denoisers along a :class:`LocalitySchedule`.
 
@@ -318,9 +90,8 @@ class HybridSampler:
     method : {"heun", "euler", "ddim"}, default="heun"
         ``"euler"``/``"heun"`` integrate the linear path's ODE; ``"ddim"``
         works on every path (see the module docstring).
-    schedule_path : str or DiffusionPath, default="linear"
-        The forward path the denoisers were trained on (named ``schedule``
-        elsewhere in the package; renamed here to avoid a clash).
+    path : str or DiffusionPath, default="linear"
+        The forward path the denoisers were trained on.
     time_spacing : {"uniform", "quadratic", "cubic"}, float >= 1 or array, default="uniform"
         The time grid (:func:`time_grid`): a power ``rho`` puts the steps at
         ``t_i = (1 - i/steps)^rho``; an array is used as given.
@@ -332,6 +103,8 @@ class HybridSampler:
         Seeds the starting noise.
     verbose : int, default=0
         ``> 0`` shows a tqdm bar over steps.
+    schedule_path : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes (set by :meth:`sample`)
     ----------------------------------
@@ -348,21 +121,29 @@ class HybridSampler:
     """
 
     def __init__(self, schedule=None, denoisers=None, global_denoiser=None, steps=50,
-                 method="heun", schedule_path="linear", time_spacing="uniform", t_end=0.0,
-                 count_flops=True, random_state=None, verbose=0):
+                 method="heun", path="linear", time_spacing="uniform", t_end=0.0,
+                 count_flops=True, random_state=None, verbose=0, schedule_path=DEPRECATED):
         self.schedule = schedule
         self.denoisers = denoisers
         self.global_denoiser = global_denoiser
         self.steps = steps
         self.method = method
-        self.schedule_path = schedule_path
+        self.path = path
         self.time_spacing = time_spacing
         self.t_end = t_end
         self.count_flops = count_flops
         self.random_state = random_state
         self.verbose = verbose
+        self.schedule_path = schedule_path
 
     # -- validation -------------------------------------------------------------------
+    def _path(self):
+        if is_set(self.schedule_path):
+            warnings.warn("HybridSampler: schedule_path is deprecated and will be removed in the "
+                          "next release; use path=", FutureWarning, stacklevel=3)
+            return resolve_path(self.schedule_path)
+        return resolve_path(self.path)
+
     def _schedule(self) -> LocalitySchedule:
         s = self.schedule
         if s is None:
@@ -402,7 +183,7 @@ class HybridSampler:
         if x_start is not None:
             return x_start.shape[1]
         for d in table.values():
-            n = getattr(getattr(d, "obj", d), "n_features_in_", None)
+            n = getattr(d, "n_features_in_", None)
             if n is not None:
                 return int(n)
         raise ValueError("cannot tell the number of features: pass x_start or denoisers with "
@@ -429,7 +210,7 @@ class HybridSampler:
         """
         if self.method not in METHODS:
             raise ValueError(f"method={self.method!r}; expected one of {METHODS}")
-        path = get_path(self.schedule_path)
+        path = self._path()
         if self.method in ("euler", "heun") and path.name != "linear":
             raise ValueError(f"method={self.method!r} integrates the linear path's ODE; the "
                              f"path is {path.name!r}: use method='ddim'")
