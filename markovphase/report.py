@@ -5,7 +5,8 @@ Files written to ``out_dir``:
 - ``results.csv`` — the tidy (t, r) table: t, snr, log_snr, r, value, stderr, ...
 - ``markov_length.csv`` — xi(t) with its 95 % interval and how it was obtained
 - ``results.json`` — everything above plus every parameter, the dataset's
-  provenance, the estimator and package versions (for reproducibility)
+  provenance, the estimator, the command, the git commit and the package
+  versions (:func:`markovphase.provenance.record`)
 - ``cmi_heatmap.png`` — CMI(t, r) as a heat map (nats)
 - ``markov_length.png`` — xi(t) with error bars and CMI(t) per radius, window shaded
 - ``probe_curve.png`` — instead of the two above, for probes without a radius
@@ -14,41 +15,13 @@ Files written to ``out_dir``:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import platform
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .cache import _canonical
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("markovphase", "numpy", "scipy", "scikit-learn", "pandas", "torch", "pluggy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _estimator_label(scan) -> str:
-    """The registered name of the scan's estimator, with its parameters if not default."""
-    from . import plugins
-
-    cmi = scan.cmi
-    if isinstance(cmi, str):
-        return cmi
-    cls = cmi if isinstance(cmi, type) else type(cmi)
-    name = next((c.name for c in plugins.components("cmi") if c.obj is cls), cls.__name__)
-    if isinstance(cmi, type):
-        return name
-    changed = {k: v for k, v in cmi.get_params(deep=False).items()
-               if v != cls().get_params(deep=False).get(k)}
-    return f"{name}({', '.join(f'{k}={v!r}' for k, v in changed.items())})" if changed else name
+from . import provenance
+from .cache import canonical
 
 
 def _radius_free(scan) -> bool:
@@ -62,7 +35,8 @@ def summary_text(scan, dataset=None) -> str:
         "markovphase phase scan",
         f"dataset: {getattr(dataset, 'name', '?')} "
         f"({scan.n_features_in_} features, lattice {scan.lattice_shape})",
-        f"probe: {scan.probe}   estimator: {_estimator_label(scan)}   schedule: {scan.schedule}",
+        f"probe: {scan.probe_name_}   estimator: {scan.cmi_label_ or '-'}   "
+        f"path: {scan.path_.name}",
         f"cells: {scan.n_cells_computed_} computed, {scan.n_cells_cached_} from cache",
         "",
     ]
@@ -109,8 +83,8 @@ def plot_probe_curve(scan, path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(res["t"], res["value"], yerr=res["stderr"], fmt="o-", capsize=3)
     ax.set_xlabel("diffusion time t")
-    ax.set_ylabel(f"{scan.probe} probe value")
-    ax.set_title(f"probe {scan.probe!r} along the path")
+    ax.set_ylabel(f"{scan.probe_name_} probe value")
+    ax.set_title(f"probe {scan.probe_name_!r} along the path")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -134,7 +108,8 @@ def plot_heatmap(scan, path) -> None:
     ax.set_yticks(range(len(table.columns)), [str(int(r)) for r in table.columns])
     ax.set_xlabel("diffusion time t")
     ax.set_ylabel("radius r")
-    ax.set_title(f"I(A;C|B(r)) [nats], {_estimator_label(scan)}")
+    ax.set_title(f"I(A;C|B(r)) [nats], {scan.cmi_label_}" if scan.cmi_label_
+                 else f"{scan.probe_name_} probe value")
     fig.colorbar(im, ax=ax, label="nats (log scale; ≤ 0 blank)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -200,22 +175,20 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
     scan.results_.to_csv(paths["results.csv"], index=False)
     scan.markov_length_.to_csv(paths["markov_length.csv"], index=False)
     doc = {
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "versions": _versions(),
-        "estimator": _estimator_label(scan),
-        "probe": scan.probe if isinstance(scan.probe, str) else repr(scan.probe),
-        "params": _canonical(scan.get_params(deep=False)),
+        **provenance.record(command=command),
+        "estimator": scan.cmi_label_,
+        "probe": scan.probe_name_,
+        "params": canonical(scan.get_params(deep=False)),
         "dataset": None if dataset is None else {
             "name": dataset.name, "n_samples": dataset.n_samples,
             "lattice_shape": list(dataset.lattice_shape), "n_channels": dataset.n_channels,
-            "periodic": dataset.periodic, "metadata": _canonical(dataset.metadata)},
+            "periodic": dataset.periodic, "metadata": canonical(dataset.metadata)},
         "transition_window": scan.transition_window_,
         "peak_time": scan.peak_time_,
-        "window_details": _canonical(scan.window_details_),
+        "window_details": canonical(scan.window_details_),
         "cache": scan.cache_path_,
-        "results": _canonical(scan.results_.to_dict(orient="records")),
-        "markov_length": _canonical(scan.markov_length_.to_dict(orient="records")),
+        "results": canonical(scan.results_.to_dict(orient="records")),
+        "markov_length": canonical(scan.markov_length_.to_dict(orient="records")),
     }
     paths["results.json"].write_text(json.dumps(doc, indent=2, default=repr))
     if _radius_free(scan):

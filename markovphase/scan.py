@@ -5,44 +5,35 @@ Each time ``t`` is one *cell*: the probe is cloned, set to ``t`` and fitted
 with joblib (any backend, dask included, via ``joblib.parallel_config``) and
 are written to the cache as they finish, so an interrupted scan resumes
 without recomputing finished cells.
+
+Names are resolved once, in :meth:`PhaseScan.fit`: the probe and the CMI
+estimator from the plugin registry, the forward path from
+:data:`~markovphase.diffusion.PATHS`. The probe gets the resolved objects
+through a :class:`~markovphase.probes.ScanSetting` (so workers need no
+registry), and the report reads the scan's labels (``probe_name_``,
+``cmi_label_``) instead of looking anything up again.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import numbers
 import os
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import plugins
+from . import plugins, provenance
 from .cache import CellCache, cache_key
-from .diffusion import check_time, get_path
-from .probes.markov import fit_markov_length
+from .diffusion import DEPRECATED, check_times, resolve_path
+from .probes.base import Probe, ScanSetting, cell_payload, scan_params
+from .probes.markov_length import markov_length_from_rows
+from .seeding import draw_seed
 
 __all__ = ["PhaseScan", "find_transition_window", "DEFAULT_TIMES"]
 
 DEFAULT_TIMES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
-
-_SCAN_TO_PROBE = ("lattice_shape", "radii", "sites", "patch", "n_channels", "periodic",
-                  "schedule", "cmi")
-
-
-def _check_times(times) -> np.ndarray:
-    if isinstance(times, numbers.Real):
-        times = [times]
-    t = np.asarray(list(times), dtype=float)
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError(f"times={times!r} must be a non-empty sequence of numbers in [0, 1]")
-    check_time(t, "times")
-    if np.any(np.diff(t) <= 0):
-        raise ValueError(f"times={list(times)!r} must be strictly increasing")
-    return t
 
 
 def _contiguous_around(mask: np.ndarray, i: int) -> tuple[int, int]:
@@ -113,10 +104,7 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
 
 def _fit_cell(template: BaseEstimator, X: np.ndarray, t: float) -> tuple[float, dict]:
     probe = clone(template).set_params(t=float(t)).fit(X)
-    payload = {"rows": probe.results_}
-    if hasattr(probe, "markov_length_record"):
-        payload["markov_length"] = probe.markov_length_record()
-    return float(t), payload
+    return float(t), cell_payload(probe)
 
 
 class PhaseScan(BaseEstimator):
@@ -127,13 +115,16 @@ class PhaseScan(BaseEstimator):
     lattice_shape : tuple of int or None, default=None
     times : sequence of float, default=(0, 0.1, ..., 1)
     radii : sequence of int, default=(1, 2, 3)
-    probe : str, class or estimator, default="cmi"
-        A registered probe (``markovphase plugins`` lists them).
+    probe : str, class or estimator, default="markov"
+        A registered probe (``markovphase plugins`` lists them); ``"cmi"`` is
+        the deprecated name of ``"markov"``.
     cmi : str, class or CMIEstimator, default="gaussian"
         Passed to probes that take a ``cmi`` parameter. Names are resolved to
         classes before work is dispatched, so workers need no registry.
-    sites, patch, n_channels, periodic, schedule
+    sites, patch, n_channels, periodic
         Passed to the probe where it has such a parameter.
+    path : str or DiffusionPath, default="linear"
+        The forward path (resolved once, passed to the probe).
     probe_params : dict or None, default=None
         Further probe parameters (override the ones above).
     window_threshold : float, default=0.5
@@ -148,6 +139,11 @@ class PhaseScan(BaseEstimator):
         One seed for every cell: each sample keeps the same noise at every t.
     verbose : int, default=0
         >0 shows a tqdm progress bar over cells.
+    cmi_params : dict or None, default=None
+        Parameters of the CMI estimator when ``cmi`` is a name or a class
+        (e.g. ``{"k": 8}``); set on a clone when it is an instance.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -159,14 +155,21 @@ class PhaseScan(BaseEstimator):
         Time of the largest value at the smallest radius.
     transition_window_ : tuple (t_lo, t_hi) or None
     window_details_ : dict
+    probe_ : estimator
+        The probe as every cell got it (unfitted; ``t`` set per cell).
+    probe_name_, cmi_label_ : str
+        The probe's registered name and the estimator's (with its non-default
+        parameters, e.g. ``knn(k=8)``; ``None`` for probes without ``cmi``).
+    path_ : DiffusionPath
     n_cells_computed_, n_cells_cached_ : int
     cache_path_ : str or None
     """
 
-    def __init__(self, lattice_shape=None, times=DEFAULT_TIMES, radii=(1, 2, 3), probe="cmi",
+    def __init__(self, lattice_shape=None, times=DEFAULT_TIMES, radii=(1, 2, 3), probe="markov",
                  cmi="gaussian", sites=None, patch=1, n_channels=1, periodic=False,
-                 schedule="linear", probe_params=None, window_threshold=0.5, n_jobs=None,
-                 cache_dir=None, random_state=None, verbose=0):
+                 path="linear", probe_params=None, window_threshold=0.5, n_jobs=None,
+                 cache_dir=None, random_state=None, verbose=0, cmi_params=None,
+                 schedule=DEPRECATED):
         self.lattice_shape = lattice_shape
         self.times = times
         self.radii = radii
@@ -176,21 +179,38 @@ class PhaseScan(BaseEstimator):
         self.patch = patch
         self.n_channels = n_channels
         self.periodic = periodic
-        self.schedule = schedule
+        self.path = path
         self.probe_params = probe_params
         self.window_threshold = window_threshold
         self.n_jobs = n_jobs
         self.cache_dir = cache_dir
         self.random_state = random_state
         self.verbose = verbose
+        self.cmi_params = cmi_params
+        self.schedule = schedule
+
+    def _resolve_cmi(self):
+        """The ``cmi`` parameter as a class or an instance (the one name lookup)."""
+        cmi = plugins.get("cmi", self.cmi) if isinstance(self.cmi, str) else self.cmi
+        if self.cmi_params:
+            cmi = (cmi(**self.cmi_params) if isinstance(cmi, type)
+                   else clone(cmi).set_params(**self.cmi_params))
+        return cmi
 
     def _template(self, seed: int) -> BaseEstimator:
+        """The probe with the scan's setting: names resolved here, once."""
         spec = plugins.get("probe", self.probe) if isinstance(self.probe, str) else self.probe
         template = spec() if isinstance(spec, type) else clone(spec)
+        self.probe_name_ = plugins.describe("probe", spec)
         accepted = template.get_params(deep=False)
-        params = {k: getattr(self, k) for k in _SCAN_TO_PROBE if k in accepted}
-        if isinstance(params.get("cmi"), str):
-            params["cmi"] = plugins.get("cmi", params["cmi"])
+        cmi = self._resolve_cmi() if "cmi" in accepted else None
+        self.cmi_label_ = None if cmi is None else plugins.describe("cmi", cmi)
+        setting = ScanSetting(lattice_shape=self.lattice_shape, radii=self.radii,
+                              sites=self.sites, patch=self.patch, n_channels=self.n_channels,
+                              periodic=self.periodic, path=self.path_, cmi=cmi,
+                              random_state=seed)
+        params = (template.scan_params(setting) if isinstance(template, Probe)
+                  else scan_params(template, setting))
         params.update(self.probe_params or {})
         unknown = set(params) - set(accepted)
         if unknown:
@@ -203,18 +223,18 @@ class PhaseScan(BaseEstimator):
     def fit(self, X, y=None):
         """Run the probe at every time in ``times`` on the clean samples ``X``."""
         X = validate_data(self, X, dtype=np.float64)
-        times = _check_times(self.times)
-        path = get_path(self.schedule)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        template = self._template(seed)
-        key_params = {"probe": template, "markovphase": _version()}
+        times = check_times(self.times, "times", increasing=True)
+        self.path_ = resolve_path(self.path, self.schedule, "PhaseScan")
+        seed = draw_seed(self.random_state)
+        template = self.probe_ = self._template(seed)
+        key_params = {"probe": template, "markovphase": provenance.version() or "0"}
         cache = CellCache(self.cache_dir, cache_key(X, key_params), key_params)
         self.cache_path_ = None if cache.dir is None else os.fspath(cache.dir)
         cells = {float(t): cache.load(t) for t in times}
         todo = [t for t, payload in cells.items() if payload is None]
         self.n_cells_cached_ = len(times) - len(todo)
         self.n_cells_computed_ = len(todo)
-        if todo and getattr(template, "supports_path", lambda: False)():
+        if todo and isinstance(template, Probe) and template.supports_path():
             # one run for every time (e.g. a t-conditioned network); cells saved after it
             for t, payload in clone(template).fit_path(X, todo).items():
                 cache.save(t, payload)
@@ -232,22 +252,20 @@ class PhaseScan(BaseEstimator):
                     cache.save(t, payload)  # written as it finishes
                     cells[t] = payload
                     bar.update()
-        self._assemble(times, cells, path)
+        self._assemble(times, cells)
         return self
 
-    def _assemble(self, times, cells, path) -> None:
+    def _assemble(self, times, cells) -> None:
         rows, xis = [], []
         for t in times:
             payload = cells[float(t)]
-            snr = float(path.snr(t))
+            snr = float(self.path_.snr(t))
             for row in payload["rows"]:
                 rows.append({"t": float(t), "snr": snr,
                              "log_snr": float(np.log(snr)) if snr > 0 else -np.inf, **row})
             ml = payload.get("markov_length")
-            if ml is None:
-                rr = [r for r in payload["rows"] if r.get("r") is not None]
-                ml = fit_markov_length([r["r"] for r in rr], [r["value"] for r in rr],
-                                       [r["stderr"] for r in rr]) if len(rr) else {}
+            if ml is None:  # a cell cached without its record
+                ml = markov_length_from_rows(payload["rows"])
             xis.append({"t": float(t), "snr": snr, "xi": ml.get("xi", np.nan),
                         "xi_low": ml.get("xi_low", np.nan), "xi_high": ml.get("xi_high", np.nan),
                         "status": ml.get("status", "")})
@@ -286,10 +304,3 @@ class PhaseScan(BaseEstimator):
         from .report import write_report
 
         return write_report(self, out_dir, **kwargs)
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("markovphase")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "0"

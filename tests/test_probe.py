@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
-from _exact import exact_cmi, linear_path_cov
+from exact_gaussian import exact_cmi, linear_path_cov
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from markovphase import Lattice, MarkovProbe
 from markovphase.datasets.gaussian_field import gaussian_field_covariance, sample_gaussian_field
-from markovphase.probes.markov import fit_markov_length
+from markovphase.probes.markov_length import fit_markov_length
 
 SHAPE, MASS = (10, 10), 0.1
 
@@ -73,7 +73,7 @@ def test_constant_border_pixels_are_dropped():
 @pytest.mark.parametrize(
     ("params", "match"),
     [({"radii": [1, 9]}, "radii"), ({"t": 1.5}, "t=1.5"), ({"radii": [2, 1]}, "increasing"),
-     ({"schedule": "nope"}, "schedule"), ({"cmi": "gausian"}, "Did you mean 'gaussian'")],
+     ({"path": "nope"}, "path='nope'"), ({"cmi": "gausian"}, "Did you mean 'gaussian'")],
 )
 def test_bad_parameters_are_named(params, match):
     X = np.random.default_rng(0).normal(size=(100, 49))

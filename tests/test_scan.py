@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _exact import exact_cmi, linear_path_cov
+from exact_gaussian import exact_cmi, linear_path_cov
 
 from markovphase import Lattice, PhaseScan
 from markovphase.datasets.gaussian_field import gaussian_field_covariance, sample_gaussian_field

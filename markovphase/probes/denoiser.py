@@ -23,19 +23,20 @@ local) and positive inside the transition window. Methods:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ..diffusion import check_time, get_path
-from .markov import _as_sites, _check_radii, lattice_from_params
+from ..diffusion import DEPRECATED, check_time, resolve_path
+from ..lattice import resolve_lattice
+from ..seeding import draw_seed
+from .base import Probe, as_sites, check_radii
 
 __all__ = ["DenoiserProbe"]
 
 _METHODS = ("linear", "network", "patch")
 
 
-class DenoiserProbe(BaseEstimator):
+class DenoiserProbe(Probe):
     """Local-minus-global held-out denoising loss at each radius, at one time t.
 
     Parameters
@@ -50,7 +51,8 @@ class DenoiserProbe(BaseEstimator):
         Sites whose loss is measured; ``None`` = every site (the whole sample).
     n_channels : int, default=1
     periodic : bool, default=False
-    schedule : str, default="linear"
+    path : str or DiffusionPath, default="linear"
+        The forward path.
     method : {"linear", "network", "patch"}, default="linear"
     test_fraction : float, default=0.3
         Share of the rows held out for the loss.
@@ -59,6 +61,8 @@ class DenoiserProbe(BaseEstimator):
         epochs, ...; ``"patch"``: equivariant, max_patches).
     random_state : int, RandomState or None, default=None
         Seeds the split, the noise and the training.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -68,34 +72,30 @@ class DenoiserProbe(BaseEstimator):
         ``method``, and ``exact_gap`` for ``method="linear"``.
     gap_, gap_stderr_ : ndarray of shape (n_radii,)
     global_mse_ : float
-    radii_, lattice_
+    radii_, lattice_, path_
     """
 
     def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.5, sites=None, n_channels=1,
-                 periodic=False, schedule="linear", method="linear", test_fraction=0.3,
-                 network_params=None, random_state=None):
+                 periodic=False, path="linear", method="linear", test_fraction=0.3,
+                 network_params=None, random_state=None, schedule=DEPRECATED):
         self.lattice_shape = lattice_shape
         self.radii = radii
         self.t = t
         self.sites = sites
         self.n_channels = n_channels
         self.periodic = periodic
-        self.schedule = schedule
+        self.path = path
         self.method = method
         self.test_fraction = test_fraction
         self.network_params = network_params
         self.random_state = random_state
+        self.schedule = schedule
 
     def _make(self, radius, seed):
-        from ..denoisers import (
-            GlobalDenoiser,
-            LinearLocalDenoiser,
-            LocalDenoiser,
-            PatchPosteriorDenoiser,
-        )
+        from ..denoisers import LinearLocalDenoiser, PatchPosteriorDenoiser, network_denoiser
 
         common = dict(lattice_shape=self.lattice_.shape, n_channels=self.lattice_.n_channels,
-                      periodic=self.lattice_.periodic, schedule=self.schedule,
+                      periodic=self.lattice_.periodic, path=self.path_,
                       eval_times=(float(self.t),), random_state=seed)
         extra = dict(self.network_params or {})
         if self.method == "linear":
@@ -105,26 +105,21 @@ class DenoiserProbe(BaseEstimator):
                 radius = max(self.lattice_.shape) - 1
             return PatchPosteriorDenoiser(radius=radius, **common, **extra)
         t = float(self.t)
-        net = dict(t_min=t, t_max=t, **common, **extra)
-        if radius is None:
-            net.pop("depth", None)
-            return GlobalDenoiser(**net)
-        return LocalDenoiser(radius=radius, **net)
+        return network_denoiser(radius, t_min=t, t_max=t, **common, **extra)
 
     def fit(self, X, y=None):
         """Fit the denoisers on a training split of the clean ``X``; gaps on the rest."""
         X = validate_data(self, X, dtype=np.float64)
         t = float(check_time(self.t))
-        get_path(self.schedule)
+        self.path_ = resolve_path(self.path, self.schedule, "DenoiserProbe")
         if self.method not in _METHODS:
             raise ValueError(f"method={self.method!r} is unknown; expected one of {_METHODS}")
         tf = self.test_fraction
         if not isinstance(tf, (int, float)) or not 0 < tf < 1:
             raise ValueError(f"test_fraction={tf!r} must be a number in (0, 1)")
-        self.radii_ = _check_radii(self.radii)
-        self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
-                                            X.shape[1])
-        self.lattice_.check_X(X)
+        self.radii_ = check_radii(self.radii)
+        self.lattice_ = resolve_lattice(self.lattice_shape, self.n_channels, self.periodic,
+                                        X.shape[1])
         n_test = int(round(tf * len(X)))
         if n_test < 2 or len(X) - n_test < 2:
             raise ValueError(f"X has {len(X)} rows: test_fraction={tf} must leave at least 2 rows "
@@ -132,13 +127,13 @@ class DenoiserProbe(BaseEstimator):
         rng = check_random_state(self.random_state)
         perm = rng.permutation(len(X))
         test, train = X[perm[:n_test]], X[perm[n_test:]]
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = draw_seed(rng)
         lat = self.lattice_
         if self.sites is None:
             flat = None
             feats = np.arange(lat.n_features)
         else:
-            sites = _as_sites(self.sites, lat)
+            sites = as_sites(self.sites, lat)
             flat = np.array([np.ravel_multi_index(tuple(np.atleast_1d(s)), lat.shape)
                              for s in sites])
             feats = lat.features(flat)
@@ -150,7 +145,7 @@ class DenoiserProbe(BaseEstimator):
             z = row_noise(test, (test.shape[1],), model.eval_seed_, salt=int(round(t * 1e9)))
             xt = model.path_.noise(test, t, z)
             if self.method == "linear":  # only the filters of the measured sites
-                est, exact[key] = model._denoise_sites(xt, t, flat)
+                est, exact[key] = model.denoise_sites(xt, t, flat)
             else:
                 est = model.denoise(xt, t)[:, feats]
             return np.mean((est - test[:, feats]) ** 2, axis=1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
@@ -11,10 +9,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import plugins
 from ..cmi.base import CMIEstimator, CMIResult
-from ..diffusion import check_time, fixed_noise, get_path
-from ..lattice import Lattice, Regions
+from ..compat import moved_names
+from ..diffusion import DEPRECATED, check_time, fixed_noise, resolve_path
+from ..lattice import Lattice, Regions, resolve_lattice
+from ..seeding import draw_seed
+from .base import Probe, as_sites, check_radii
+from .markov_length import RECORD_KEYS, fit_markov_length
 
-__all__ = ["MarkovProbe", "fit_markov_length", "resolve_cmi", "lattice_from_params"]
+__all__ = ["MarkovProbe", "fit_markov_length", "resolve_cmi"]
+
+__getattr__ = moved_names(__name__, {"lattice_from_params": "markovphase.lattice:resolve_lattice"})
 
 
 def resolve_cmi(cmi, random_state=None) -> CMIEstimator:
@@ -32,102 +36,7 @@ def resolve_cmi(cmi, random_state=None) -> CMIEstimator:
     return est
 
 
-def lattice_from_params(lattice_shape, n_channels, periodic, n_features: int) -> Lattice:
-    """The probe's lattice; ``lattice_shape=None`` means a 1-D chain of all sites."""
-    if lattice_shape is None:
-        if n_features % n_channels:
-            raise ValueError(
-                f"X has {n_features} features, not a multiple of n_channels={n_channels}"
-            )
-        lattice_shape = (n_features // n_channels,)
-    return Lattice(lattice_shape, n_channels, periodic)
-
-
-def _as_sites(sites, lattice: Lattice) -> list:
-    """``None`` -> [centre]; one site (int or tuple) -> [site]; a list of sites -> list."""
-    if sites is None:
-        return [lattice.center]
-    arr = np.asarray(sites, dtype=object)
-    if arr.ndim == 0 or (arr.ndim == 1 and lattice.ndim > 1 and len(arr) == lattice.ndim
-                         and all(isinstance(s, numbers.Integral) for s in arr)):
-        return [sites]
-    if lattice.ndim == 1 and arr.ndim == 1:
-        return [int(s) for s in arr]
-    return [tuple(s) for s in sites]
-
-
-def _check_radii(radii) -> np.ndarray:
-    if isinstance(radii, numbers.Integral):
-        radii = [radii]
-    r = np.asarray(list(radii))
-    if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer) or np.any(r < 0):
-        raise ValueError(f"radii={radii!r} must be a non-empty sequence of integers >= 0")
-    if np.any(np.diff(r) <= 0):
-        raise ValueError(f"radii={radii!r} must be strictly increasing")
-    return r.astype(int)
-
-
-def fit_markov_length(radii, values, stderrs, floor: float = 2.0) -> dict:
-    """Fit ``I(r) ~ gamma * exp(-r / xi)`` by weighted least squares on log I.
-
-    Only radii whose estimate is *resolved* — ``value > floor * stderr`` and
-    ``value > 0`` — enter the fit; the rest are at or below the noise floor
-    and are consistent with 0. Weights are ``(value / stderr)^2``, the inverse
-    delta-method variance of ``log value``. The 95 % interval maps the slope's
-    interval through ``xi = -1 / slope`` (``inf`` where the slope may be >= 0).
-
-    Returns a dict with ``xi``, ``xi_low``, ``xi_high``, ``gamma``, ``n_used``
-    and ``status``: ``"fit"`` (two or more resolved radii), ``"upper-bound"``
-    (only the smallest radius resolved: xi is bounded by the decay from that
-    value to the noise floor of the next radius), ``"below-noise-floor"`` (no
-    radius resolved: xi = 0 within resolution), ``"not-decaying"`` (slope >= 0:
-    xi = inf), ``"not-estimable"`` (no finite value: xi = nan).
-    """
-    r = np.asarray(radii, float)
-    v = np.asarray(values, float)
-    se = np.asarray(stderrs, float)
-    se = np.where(np.isfinite(se) & (se > 0), se, np.nan)
-    ok = np.isfinite(v) & (v > 0) & ~(v <= floor * np.nan_to_num(se, nan=0.0))
-    out = {"xi": np.nan, "xi_low": np.nan, "xi_high": np.nan, "gamma": np.nan,
-           "n_used": int(ok.sum()), "status": ""}
-    if not np.isfinite(v).any():
-        out["status"] = "not-estimable"
-        return out
-    if ok.sum() == 0:
-        out.update(xi=0.0, xi_low=0.0, xi_high=0.0, status="below-noise-floor")
-        return out
-    if ok.sum() == 1:
-        i = int(np.flatnonzero(ok)[0])
-        nxt = i + 1
-        if nxt < len(r) and np.isfinite(se[nxt]) and floor * se[nxt] < v[i]:
-            xi = (r[nxt] - r[i]) / np.log(v[i] / (floor * se[nxt]))
-            out.update(xi=xi, xi_low=0.0, xi_high=xi, gamma=v[i] * np.exp(r[i] / xi),
-                       status="upper-bound")
-        else:
-            out.update(status="upper-bound" if nxt < len(r) else "single-radius")
-        return out
-    y = np.log(v[ok])
-    w = np.where(np.isfinite(se[ok]), (v[ok] / se[ok]) ** 2, 1.0)
-    X = np.column_stack([np.ones(ok.sum()), r[ok]])
-    cov = np.linalg.pinv(X.T @ (w[:, None] * X))
-    beta = cov @ (X.T @ (w * y))
-    dof = ok.sum() - 2
-    scale = 1.0
-    if dof > 0:  # inflate by the residual scatter when it exceeds the stated errors
-        scale = max(1.0, float(np.sum(w * (y - X @ beta) ** 2) / dof))
-    s = float(np.sqrt(cov[1, 1] * scale))
-    slope = float(beta[1])
-    lo, hi = slope - 1.96 * s, slope + 1.96 * s
-    out["gamma"] = float(np.exp(beta[0]))
-    if slope >= 0:
-        out.update(xi=np.inf, xi_low=(-1 / lo) if lo < 0 else np.inf, xi_high=np.inf,
-                   status="not-decaying")
-        return out
-    out.update(xi=-1 / slope, xi_low=-1 / lo, xi_high=(-1 / hi) if hi < 0 else np.inf, status="fit")
-    return out
-
-
-class MarkovProbe(TransformerMixin, BaseEstimator):
+class MarkovProbe(TransformerMixin, Probe):
     """Conditional mutual information I(A;C|B(r)) against the radius r at time t.
 
     ``fit(X)`` noises the clean samples ``X`` to time ``t`` of the forward
@@ -154,7 +63,7 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         Side of A (``patch``-wide hypercube).
     n_channels : int, default=1
     periodic : bool, default=False
-    schedule : str, default="linear"
+    path : str or DiffusionPath, default="linear"
         Forward path (see :mod:`markovphase.diffusion`).
     cmi : str, class or CMIEstimator, default="gaussian"
         A registered name, a class or an instance (cloned in ``fit``).
@@ -163,6 +72,8 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         consistent with 0 in the Markov-length fit.
     random_state : int, RandomState or None, default=None
         Seeds the noise and the estimator.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -180,12 +91,13 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         note. A cell the estimator cannot handle (a singular covariance, e.g.
         collinear clean pixels at t = 0) is reported as NaN with the reason in
         ``note`` and ``notes_``, never as a number.
-    radii_ : ndarray, lattice_ : Lattice, sites_ : list, estimator_ : CMIEstimator
+    radii_ : ndarray, lattice_ : Lattice, sites_ : list, estimator_ : CMIEstimator,
+    path_ : DiffusionPath
     """
 
     def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.0, sites=None, patch=1,
-                 n_channels=1, periodic=False, schedule="linear", cmi="gaussian",
-                 noise_floor=2.0, random_state=None):
+                 n_channels=1, periodic=False, path="linear", cmi="gaussian",
+                 noise_floor=2.0, random_state=None, schedule=DEPRECATED):
         self.lattice_shape = lattice_shape
         self.radii = radii
         self.t = t
@@ -193,15 +105,16 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         self.patch = patch
         self.n_channels = n_channels
         self.periodic = periodic
-        self.schedule = schedule
+        self.path = path
         self.cmi = cmi
         self.noise_floor = noise_floor
         self.random_state = random_state
+        self.schedule = schedule
 
     # -- geometry -------------------------------------------------------------
     def _regions(self, lattice: Lattice, radii) -> list[tuple[object, list[Regions]]]:
         out = []
-        for site in _as_sites(self.sites, lattice):
+        for site in as_sites(self.sites, lattice):
             rmax = lattice.max_radius(site, self.patch)
             if radii.max() >= rmax:
                 raise ValueError(
@@ -222,7 +135,7 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
     def _noised(self, X):
         t = check_time(self.t)
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
-        return get_path(self.schedule).noise(X, t, z)
+        return self.path_.noise(X, t, z)
 
     @staticmethod
     def _drop_constant(Xt, regs: list[Regions]):
@@ -272,23 +185,23 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
     def _setup(self, X) -> np.ndarray:
         """Validate ``X`` and the parameters; set the geometry, seeds and estimator."""
         X = self._prepare(X, reset=True)
-        get_path(self.schedule)
-        self.radii_ = _check_radii(self.radii)
-        self.lattice_ = lattice_from_params(self.lattice_shape, self.n_channels, self.periodic,
-                                            X.shape[1])
-        self.lattice_.check_X(X)
-        self.sites_ = _as_sites(self.sites, self.lattice_)
+        self.path_ = resolve_path(self.path, self.schedule, "MarkovProbe")
+        self.radii_ = check_radii(self.radii)
+        self.lattice_ = resolve_lattice(self.lattice_shape, self.n_channels, self.periodic,
+                                        X.shape[1])
+        self.sites_ = as_sites(self.sites, self.lattice_)
         rng = check_random_state(self.random_state)
-        self._noise_seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.estimator_ = resolve_cmi(self.cmi, int(rng.randint(np.iinfo(np.int32).max)))
+        self._noise_seed = draw_seed(rng)
+        self.estimator_ = resolve_cmi(self.cmi, draw_seed(rng))
         self.notes_ = []
         return X
 
     def markov_length_record(self) -> dict:
-        """``xi``, ``xi_low``, ``xi_high`` and ``status`` of the fitted Markov length."""
+        """``xi``, ``xi_low``, ``xi_high`` and ``status`` of the fitted Markov length
+        (the fit with this probe's ``noise_floor``)."""
         check_is_fitted(self)
-        return {"xi": self.markov_length_, "xi_low": self.markov_length_ci_[0],
-                "xi_high": self.markov_length_ci_[1], "status": self.markov_length_status_}
+        values = (self.markov_length_, *self.markov_length_ci_, self.markov_length_status_)
+        return dict(zip(RECORD_KEYS, values, strict=True))
 
     def _set_results(self, per_site: list[list[CMIResult]], n_samples: int) -> None:
         vals = np.array([[r.value for r in site] for site in per_site], float)
@@ -314,9 +227,10 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         ]
 
     def supports_path(self) -> bool:
-        """Whether the estimator can serve every time in one run (``evaluate_path``)."""
-        est = plugins.resolve("cmi", self.cmi)
-        return hasattr(est, "evaluate_path")
+        """Whether the estimator serves every time in one run
+        (:meth:`~markovphase.cmi.CMIEstimator.supports_path`)."""
+        est = resolve_cmi(self.cmi)
+        return isinstance(est, CMIEstimator) and est.supports_path()
 
     def fit_path(self, X, times) -> dict[float, dict]:
         """Scan-cell payloads for every time in ``times`` from one estimator run.
@@ -328,11 +242,10 @@ class MarkovProbe(TransformerMixin, BaseEstimator):
         """
         X = self._setup(X)
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
-        path = get_path(self.schedule)
         per_t: dict[float, list] = {float(t): [] for t in times}
         for _, regs in self._regions(self.lattice_, self.radii_):
-            res = self.estimator_.evaluate_path(X, z, path, [float(t) for t in times], regs,
-                                                self.lattice_)
+            res = self.estimator_.evaluate_path(X, z, self.path_, [float(t) for t in times],
+                                                regs, self.lattice_)
             for t in per_t:
                 per_t[t].append(res[t])
         out = {}

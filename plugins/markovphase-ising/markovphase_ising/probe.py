@@ -29,9 +29,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from markovphase.diffusion import check_time, get_path
+from markovphase.diffusion import DEPRECATED, check_time, resolve_path
 from markovphase.lattice import Lattice
-from sklearn.base import BaseEstimator
+from markovphase.probes import Probe
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -63,7 +63,7 @@ def plugin_mutual_information(labels: np.ndarray, predictions: np.ndarray) -> fl
     return float(np.sum(joint[nz] * np.log(joint[nz] / outer[nz])))
 
 
-class OrderParameterProbe(BaseEstimator):
+class OrderParameterProbe(Probe):
     """Readout of the macrostate of ``x_0`` from ``x_t`` (the speciation probe).
 
     Parameters
@@ -74,7 +74,7 @@ class OrderParameterProbe(BaseEstimator):
         Diffusion time in [0, 1].
     radii : ignored, default=None
         Accepted for the probe protocol; this probe is radius-free (``r = None``).
-    schedule : str or DiffusionPath, default="linear"
+    path : str or DiffusionPath, default="linear"
         Forward path (``markovphase.diffusion.get_path``).
     n_channels : int, default=1
         1: macrostate = sign of the sum (Ising magnetisation). > 1: one-hot
@@ -91,6 +91,8 @@ class OrderParameterProbe(BaseEstimator):
         Held-out fraction for ``readout="logistic"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the noise ``z`` and the split.
+    schedule : str or DiffusionPath, default="deprecated"
+        Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
 
     Attributes
     ----------
@@ -104,18 +106,20 @@ class OrderParameterProbe(BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, lattice_shape=None, t=0.5, radii=None, schedule="linear", n_channels=1,
-                 periodic=True, site=None, readout="sum", test_size=0.5, random_state=None):
+    def __init__(self, lattice_shape=None, t=0.5, radii=None, path="linear", n_channels=1,
+                 periodic=True, site=None, readout="sum", test_size=0.5, random_state=None,
+                 schedule=DEPRECATED):
         self.lattice_shape = lattice_shape
         self.t = t
         self.radii = radii
-        self.schedule = schedule
+        self.path = path
         self.n_channels = n_channels
         self.periodic = periodic
         self.site = site
         self.readout = readout
         self.test_size = test_size
         self.random_state = random_state
+        self.schedule = schedule
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
         """Macrostate per row of x with shape (n, n_sites, n_channels)."""
@@ -145,7 +149,7 @@ class OrderParameterProbe(BaseEstimator):
         t = check_time(self.t)
         if self.readout not in READOUTS:
             raise ValueError(f"readout={self.readout!r} is unknown; expected one of {READOUTS}")
-        path = get_path(self.schedule)
+        path = resolve_path(self.path, self.schedule, "OrderParameterProbe")
         rng = check_random_state(self.random_state)
         n, c = X.shape[0], lattice.n_channels
         labels = self._labels(X.reshape(n, -1, c))

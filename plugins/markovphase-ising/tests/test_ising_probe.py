@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from markovphase.probes import Probe
 from sklearn.base import clone
 
 from markovphase_ising import OrderParameterProbe, load_ising, load_potts
@@ -69,12 +70,17 @@ def test_information_formulas():
 def test_probe_protocol_for_phase_scan(ordered):
     probe = OrderParameterProbe(lattice_shape=(16, 16), radii=[1, 2], random_state=0)
     params = probe.get_params()
-    for key in ("lattice_shape", "t", "radii", "schedule", "n_channels", "periodic",
+    for key in ("lattice_shape", "t", "radii", "path", "n_channels", "periodic",
                 "random_state"):
         assert key in params
-    fitted = clone(probe).set_params(t=0.5, schedule="cosine").fit(ordered.X)
+    fitted = clone(probe).set_params(t=0.5, path="cosine").fit(ordered.X)
     row = fitted.results_[0]
     assert {"r", "value", "stderr", "accuracy", "snr"} <= set(row)
+    # the old spelling of the forward path warns and reads the same
+    with pytest.warns(FutureWarning, match="'schedule' is deprecated"):
+        old = clone(probe).set_params(t=0.5, schedule="cosine").fit(ordered.X)
+    assert old.results_ == fitted.results_
+    assert isinstance(probe, Probe) and not probe.supports_path()
 
 
 @pytest.mark.parametrize("kw, err, match", [
