@@ -95,12 +95,14 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     gaussian_field_demo(out)
     if args.mnist:
-        from markovphase.sample_cli import run_experiment
+        from markovphase import experiment as ex
 
-        res = run_experiment("mnist", {"path": args.mnist, "crop": 27}, n_train=1000,
-                             n_samples=200, radius=3, window=(0.2, 0.5), derive=False,
-                             denoiser_params={"epochs": 3, "width": 16}, steps=10,
-                             out_dir=os.path.join(out, "mnist"))
+        config = ex.ExperimentConfig(
+            data=ex.DataConfig("mnist", {"path": args.mnist, "crop": 27}, n_train=1000,
+                               n_samples=200),
+            denoisers=ex.DenoiserConfig("network", {"epochs": 3, "width": 16}),
+            derivation=ex.DerivationConfig(derive=False), sampler=ex.SamplerConfig(steps=10))
+        res = ex.run_experiment(config, out_dir=os.path.join(out, "mnist"))
         print(res["summary"].drop(columns=["schedule_text"]).round(3).to_string(index=False))
         print(f"samples figure: {os.path.join(out, 'mnist', 'samples.png')}")
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import markovphase
 from markovphase import plugins
-from markovphase.cli import _add_plugin_commands, cli
+from markovphase.cli import add_plugin_commands, cli
 from markovphase.hookspecs import hookimpl
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
@@ -195,7 +195,7 @@ def test_plugin_commands_are_added():
 
     plugins.register_plugin(Adds(), name="adds")
     group = _group()
-    _add_plugin_commands(group)
+    add_plugin_commands(group)
     result = CliRunner().invoke(group, ["hello"])
     assert result.exit_code == 0 and result.stdout == "hi\n"
 
@@ -215,7 +215,7 @@ def test_plugin_may_not_replace_an_existing_command():
     plugins.register_plugin(Hijack(), name="hijack")
     group = _group()
     with pytest.warns(plugins.PluginWarning, match="hijack"):
-        _add_plugin_commands(group)
+        add_plugin_commands(group)
     result = CliRunner().invoke(group, ["plugins"])
     assert result.stdout == "original\n"
     assert "extra" not in group.commands  # all of the plugin's commands, or none
@@ -236,7 +236,7 @@ def test_a_command_hook_that_raises_is_skipped():
     plugins.register_plugin(Raises(), name="raises")
     group = _group()
     with pytest.warns(plugins.PluginWarning, match="raises"):
-        _add_plugin_commands(group)
+        add_plugin_commands(group)
     assert "half" not in group.commands and {"plugins", "scan", "sample"} <= set(group.commands)
     (err,) = [e for e in plugins.load_errors() if e["plugin"] == "raises"]
     assert err["error"] == "RuntimeError: command hook failed"

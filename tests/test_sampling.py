@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from markovphase.datasets.gaussian_field import gaussian_field_covariance
-from markovphase.denoisers import LinearLocalDenoiser, LocalDenoiser
+from markovphase.denoisers import CenteredDenoiser, LinearLocalDenoiser, LocalDenoiser, as_denoiser
 from markovphase.metrics import covariance_error
-from markovphase.sampling import HybridSampler, analytic_flops, as_denoiser, time_grid
+from markovphase.sampling import HybridSampler, time_grid
 from markovphase.schedule import LocalitySchedule
 
 SHAPE, MASS = (8, 8), 1.0
@@ -24,9 +24,9 @@ SIGMA = gaussian_field_covariance(SHAPE, MASS)
 HYBRID = LocalitySchedule([(0.0, 0.3, 2), (0.3, 0.7, None), (0.7, 1.0, 2)])
 
 
-def wiener(radius, schedule="linear"):
+def wiener(radius, path="linear"):
     return LinearLocalDenoiser(lattice_shape=SHAPE, radius=radius, periodic=True,
-                               schedule=schedule, covariance=SIGMA,
+                               path=path, covariance=SIGMA,
                                mean=np.zeros(D)).fit(np.zeros((2, D)))
 
 
@@ -64,12 +64,30 @@ def test_euler_on_the_linear_path_is_ddim(dens):
 
 
 def test_ddim_on_a_variance_preserving_path_is_exact_in_the_limit():
-    g = wiener(None, schedule="cosine")
+    g = wiener(None, path="cosine")
     errs = [rel_err(transfer_cov(HybridSampler(None, global_denoiser=g, steps=n, method="ddim",
-                                               schedule_path="cosine"))) for n in (10, 40)]
+                                               path="cosine"))) for n in (10, 40)]
     assert errs[0] / errs[1] == pytest.approx(4.0, rel=0.2)  # first order in the step
     with pytest.raises(ValueError, match="method='heun' integrates the linear path.*ddim"):
-        HybridSampler(None, global_denoiser=g, method="heun", schedule_path="cosine").sample(2)
+        HybridSampler(None, global_denoiser=g, method="heun", path="cosine").sample(2)
+
+
+def test_deprecated_path_spellings_warn_and_sample_the_same():
+    """``schedule_path=`` (sampler) and ``schedule=`` (denoiser) are the old names of the
+    forward path: they warn and give the very same samples for one release."""
+    x = np.random.default_rng(1).standard_normal((4, D))
+    with pytest.warns(FutureWarning, match="'schedule' is deprecated"):
+        g_old = LinearLocalDenoiser(lattice_shape=SHAPE, radius=None, periodic=True,
+                                    schedule="cosine", covariance=SIGMA,
+                                    mean=np.zeros(D)).fit(np.zeros((2, D)))
+    g = wiener(None, path="cosine")
+    new = HybridSampler(None, global_denoiser=g, steps=8, method="ddim", path="cosine")
+    old = HybridSampler(None, global_denoiser=g_old, steps=8, method="ddim",
+                        schedule_path="cosine")
+    with pytest.warns(FutureWarning, match="schedule_path is deprecated"):
+        out_old = old.sample(x_start=x)
+    np.testing.assert_array_equal(out_old, new.sample(x_start=x))
+    assert g_old.path_ == g.path_
 
 
 def test_hybrid_sampler_matches_exact_covariance_within_sampling_error(dens):
@@ -143,13 +161,13 @@ def test_phase_accounting(dens):
         assert row.n_calls == inside.sum()
     assert s.stats_["n_calls"] == 2 * steps - 1
     # analytic FLOPs: each call of a radius-2 filter on 50 rows, at an interior time
-    per_call = analytic_flops(dens[2], 50, 0.1)
+    per_call = dens[2].flops(50, 0.1)
     m = 25.0
     assert per_call == pytest.approx(50 * (D * 2 * m + 3 * D) + D * (m**3 / 3 + 3 * m**2))
     assert p.flops[0] == pytest.approx(p.n_calls[0] * per_call)
     # per row, a global filter costs 2 d + 3 FLOPs per feature, a radius-2 one 2 * 25 + 3
     def per_row(den):
-        return (analytic_flops(den, 100, 0.5) - analytic_flops(den, 50, 0.5)) / 50
+        return (den.flops(100, 0.5) - den.flops(50, 0.5)) / 50
 
     assert per_row(dens[None]) / per_row(dens[2]) == pytest.approx((2 * D + 3) / (2 * m + 3))
     summary = s.phase_summary()
@@ -258,8 +276,6 @@ def test_sample_command_writes_the_report(tmp_path):
 
 
 def test_centered_denoiser_adds_back_the_mean_exactly():
-    from markovphase.sampling import CenteredDenoiser
-
     rng = np.random.default_rng(5)
     mu = np.linspace(-1, 1, D)
     X = rng.standard_normal((400, D)) @ np.linalg.cholesky(SIGMA).T + mu
@@ -270,11 +286,11 @@ def test_centered_denoiser_adds_back_the_mean_exactly():
     xt = 0.6 * X[:5] + 0.4 * rng.standard_normal((5, D))
     np.testing.assert_allclose(c.denoise(xt, 0.4), direct.denoise(xt, 0.4), atol=1e-12)
     np.testing.assert_allclose(c.denoise(xt, 1.0), np.broadcast_to(X.mean(0), xt.shape))
-    assert c.flops(5, 0.4) == pytest.approx(analytic_flops(c.estimator_, 5, 0.4) + 3 * 5 * D)
+    assert c.flops(5, 0.4) == pytest.approx(c.estimator_.flops(5, 0.4) + 3 * 5 * D)
 
 
 def test_denoiser_gap_matches_the_exact_wiener_mse(dens):
-    from markovphase.sample_cli import denoiser_gap
+    from markovphase.experiment import denoiser_gap
 
     rng = np.random.default_rng(6)
     X = rng.standard_normal((3000, D)) @ np.linalg.cholesky(SIGMA).T
@@ -305,19 +321,38 @@ def test_analytic_flops_of_the_global_wiener_filter(dens):
     # one shared Cholesky of the d x d matrix, one pair of solves per site, d^2 weights per row
     n = 7
     expected = n * (D * 2 * D + 3 * D) + D**3 / 3 + D**2 + 2 * D * D**2
-    assert analytic_flops(dens[None], n, 0.5) == pytest.approx(expected)
-    assert analytic_flops(dens[None], n, 1.0) == n * D  # alpha = 0: the mean, no filter
+    assert dens[None].flops(n, 0.5) == pytest.approx(expected)
+    assert dens[None].flops(n, 1.0) == n * D  # alpha = 0: the mean, no filter
+    # the old module function still answers, with a FutureWarning, for one release
+    from markovphase.sampling import analytic_flops
+
+    with pytest.warns(FutureWarning, match="analytic_flops is deprecated"):
+        assert analytic_flops(dens[None], n, 0.5) == dens[None].flops(n, 0.5)
+
+
+def _gff_config(n_train=300, n_samples=150, presets=("all-global", "all-local"), steps=6,
+                gap_radii=(), gap_times=(0.3, 0.6), n_global_repeats=0, repeat_schedules=(),
+                sample_random_state=None):
+    """The small linear-denoiser experiment on a 6x6 free field used below."""
+    from markovphase import experiment as ex
+
+    return ex.ExperimentConfig(
+        data=ex.DataConfig("gaussian-field", {"shape": (6, 6), "mass": 1.0, "n_samples": 900},
+                           n_train, n_samples),
+        denoisers=ex.DenoiserConfig("linear"),
+        schedules=ex.ScheduleConfig(radius=1, window=(0.3, 0.7), presets=presets),
+        derivation=ex.DerivationConfig(derive=False, gap_radii=gap_radii, gap_times=gap_times),
+        sampler=ex.SamplerConfig(steps=steps),
+        repeats=ex.RepeatConfig(n_global_repeats, repeat_schedules, sample_random_state),
+        random_state=0)
 
 
 def test_global_repeats_measure_the_same_distribution_spread():
     from markovphase import load_dataset
-    from markovphase.sample_cli import run_experiment
+    from markovphase.experiment import run_experiment
 
     params = {"shape": (6, 6), "mass": 1.0, "n_samples": 900}
-    res = run_experiment("gaussian-field", params, n_train=300, n_samples=150,
-                         radius=1, window=(0.3, 0.7), presets=("all-global", "all-local"),
-                         derive=False, denoiser="linear", steps=6, n_global_repeats=2,
-                         random_state=0)
+    res = run_experiment(_gff_config(n_global_repeats=2))
     m = res["metrics"]
     assert set(m.schedule) == {"all-global", "all-local", "all-global#2", "all-global#3",
                                "held-out-real#2"}
@@ -335,83 +370,107 @@ def test_global_repeats_measure_the_same_distribution_spread():
 
 
 def test_sample_seed_and_paired_repeats_redraw_samples_from_the_same_networks():
-    from markovphase.sample_cli import run_experiment
+    from markovphase.experiment import run_experiment
 
-    params = {"shape": (6, 6), "mass": 1.0, "n_samples": 900}
-    kw = dict(n_train=300, n_samples=120, radius=1, window=(0.3, 0.7),
-              presets=("all-global",), derive=False, denoiser="linear", steps=6,
-              n_global_repeats=1, gap_radii=(1,), gap_times=(0.3, 0.6), random_state=0)
-    base = run_experiment("gaussian-field", params, **kw)
-    same = run_experiment("gaussian-field", params, sample_random_state=0, **kw)
-    fresh = run_experiment("gaussian-field", params, sample_random_state=7, **kw)
+    kw = dict(n_samples=120, presets=("all-global",), n_global_repeats=1, gap_radii=(1,))
+    base = run_experiment(_gff_config(**kw))
+    same = run_experiment(_gff_config(sample_random_state=0, **kw))
+    fresh = run_experiment(_gff_config(sample_random_state=7, **kw))
     np.testing.assert_array_equal(base["samples"]["all-global"], same["samples"]["all-global"])
     # the split, the fitted denoisers and the gap table do not depend on the sample seed
     pd.testing.assert_frame_equal(base["gap"], fresh["gap"])
     np.testing.assert_array_equal(base["held_out"], fresh["held_out"])
     # the samples do: seed 7 for the set, 7 + 1 for its repeat
     assert not np.allclose(base["samples"]["all-global"], fresh["samples"]["all-global"])
-    next_seed = run_experiment("gaussian-field", params, sample_random_state=8,
-                               **{**kw, "n_global_repeats": 0, "presets": ("all-global",
-                                                                           "all-local")})
+    next_seed = run_experiment(_gff_config(sample_random_state=8, **{
+        **kw, "n_global_repeats": 0, "presets": ("all-global", "all-local")}))
     np.testing.assert_array_equal(fresh["samples"]["all-global#2"],
                                   next_seed["samples"]["all-global"])
     # repeated schedules are paired with the all-global repeats: same seeds
-    paired = run_experiment("gaussian-field", params, sample_random_state=7,
-                            repeat_schedules=["all-local"],
-                            **{**kw, "presets": ("all-global", "all-local")})
+    paired = run_experiment(_gff_config(sample_random_state=7, repeat_schedules=["all-local"],
+                                        **{**kw, "presets": ("all-global", "all-local")}))
     assert {"all-local#2", "all-global#2"} <= set(paired["metrics"].schedule)
     assert "all-local#3" not in set(paired["metrics"].schedule)
     np.testing.assert_array_equal(paired["samples"]["all-local#2"],
                                   next_seed["samples"]["all-local"])
     with pytest.raises(ValueError, match=r"repeat_schedules=\['derived'\].*all-local"):
-        run_experiment("gaussian-field", params, repeat_schedules=["derived"],
-                       **{**kw, "presets": ("all-global", "all-local")})
+        run_experiment(_gff_config(repeat_schedules=["derived"],
+                                   **{**kw, "presets": ("all-global", "all-local")}))
+
+
+def test_the_old_flat_keywords_still_run_the_same_experiment():
+    """markovphase 0.1's run_experiment(dataset, params, **keywords) warns and gives the same
+    result as the config for one release."""
+    from markovphase import sample_cli
+    from markovphase.experiment import ExperimentConfig, gap_schedule, run_experiment
+
+    params = {"shape": (6, 6), "mass": 1.0, "n_samples": 900}
+    flat = dict(n_train=300, n_samples=120, radius=1, window=(0.3, 0.7),
+                presets=("all-global",), derive=False, denoiser="linear", steps=6,
+                n_global_repeats=1, gap_radii=(1,), gap_times=(0.3, 0.6), random_state=0)
+    with pytest.warns(FutureWarning, match="sample_cli.run_experiment is deprecated"):
+        old = sample_cli.run_experiment("gaussian-field", params, **flat)
+    config = ExperimentConfig.from_flat(dataset="gaussian-field", dataset_params=params, **flat)
+    assert config == _gff_config(n_samples=120, presets=("all-global",), n_global_repeats=1,
+                                 gap_radii=(1,))
+    new = run_experiment(config)
+    for name, X in new["samples"].items():
+        np.testing.assert_array_equal(old["samples"][name], X)
+    pd.testing.assert_frame_equal(old["gap"], new["gap"])
+    with pytest.warns(FutureWarning, match="sample_cli.gap_schedule has moved"):
+        assert sample_cli.gap_schedule is gap_schedule
+    with pytest.raises(TypeError, match="unknown experiment setting 'bogus'"):
+        ExperimentConfig.from_flat(bogus=1)
 
 
 def test_local_only_network_parameters_skip_the_global_network():
-    from markovphase.sample_cli import _fit_denoisers
+    from markovphase.experiment import DenoiserConfig, fit_denoisers
+    from markovphase.lattice import Lattice
 
     X = np.random.default_rng(0).standard_normal((60, 36))
-    g, loc, _ = _fit_denoisers("network", [1], X, (6, 6), 1, False, None,
-                               {"epochs": 1, "width": 4, "depth": 1, "position_channels": 2},
-                               0, 0, center=True)
+    cfg = DenoiserConfig("network", {"epochs": 1, "width": 4, "depth": 1, "position_channels": 2},
+                         center=True)
+    g, loc, _ = fit_denoisers(cfg, [1], X, Lattice((6, 6)))
     assert loc[1].estimator_.network_.position.shape == (2, 6, 6)
     assert type(g.estimator_).__name__ == "GlobalDenoiser"
     assert loc[1].denoise(X[:3], 0.5).shape == (3, 36)
 
 
 def test_model_dir_caches_trained_networks_and_global_overrides(tmp_path):
-    from markovphase.sample_cli import _fit_denoisers
+    from markovphase.experiment import DenoiserConfig, fit_denoisers
+    from markovphase.lattice import Lattice
 
     X = np.random.default_rng(0).random((80, 36))
-    args = ("network", [1], X, (6, 6), 1, False, None,
-            {"epochs": 2, "width": 4, "depth": 1, "position_channels": 2}, 0, 0)
-    g, loc, _ = _fit_denoisers(*args, center=True, global_params={"width": 6},
-                               model_dir=tmp_path)
+    params = {"epochs": 2, "width": 4, "depth": 1, "position_channels": 2}
+
+    def fit(global_params, kind="network", model_dir=tmp_path):
+        cfg = DenoiserConfig(kind, params if kind == "network" else {}, global_params,
+                             center=kind == "network", model_dir=model_dir)
+        return fit_denoisers(cfg, [1], X, Lattice((6, 6)), covariance=np.eye(36))
+
+    g, loc, _ = fit({"width": 6})
     # the override reaches the global network only
     assert g.estimator_.width == 6 and loc[1].estimator_.width == 4
     files = sorted(p.name for p in tmp_path.iterdir())
     assert [f.split("-")[0] for f in files] == ["global", "global", "r1", "r1"]
     assert sum(f.endswith(".pt") for f in files) == 2
     # a second run loads the same weights and centring mean: identical outputs
-    g2, loc2, _ = _fit_denoisers(*args, center=True, global_params={"width": 6},
-                                 model_dir=tmp_path)
+    g2, loc2, _ = fit({"width": 6})
     Y = X[:5] * 0.5 + 0.1
     np.testing.assert_array_equal(g2.denoise(Y, 0.4), g.denoise(Y, 0.4))
     np.testing.assert_array_equal(loc2[1].denoise(Y, 0.7), loc[1].denoise(Y, 0.7))
     assert len(list(tmp_path.iterdir())) == 4
     # a changed parameter or changed rows trains afresh under a new name
-    _fit_denoisers(*args, center=True, global_params={"width": 5}, model_dir=tmp_path)
+    fit({"width": 5})
     assert len(list(tmp_path.glob("global-*.pt"))) == 2
     with pytest.raises(ValueError, match="model_dir"):
-        _fit_denoisers("linear", [1], X, (6, 6), 1, False, np.eye(36), {}, 0, 0,
-                       model_dir=tmp_path)
+        fit(None, kind="linear")
 
 
 def test_gap_schedule_picks_the_smallest_radius_within_tolerance():
     import pandas as pd
 
-    from markovphase.sample_cli import gap_schedule
+    from markovphase.experiment import gap_schedule
 
     rel = {  # t: (rel_gap r=1, rel_gap r=3)
         0.1: (0.02, 0.01), 0.3: (0.30, 0.08), 0.5: (0.90, 0.40), 0.7: (0.50, 0.12),

@@ -1,15 +1,26 @@
-"""The ``markovphase`` command line (click); plugins add commands through a hook."""
+"""The ``markovphase`` command line (click): it parses, validates into library types,
+calls the library and prints. Plugins add commands through a hook.
+
+* this module -- the group, :func:`main`, ``markovphase plugins`` and
+  ``markovphase datasets``, and the loading of plugin commands;
+* :mod:`~markovphase.cli.params` -- text to values, library errors to click errors;
+* :mod:`~markovphase.cli.scan` -- ``markovphase scan``;
+* :mod:`~markovphase.cli.sample` -- ``markovphase sample``;
+* :mod:`~markovphase.cli.commands` -- the built-in commands' hook implementation.
+"""
 
 from __future__ import annotations
 
 import inspect
 import json
 import sys
-import warnings
 
 import click
 
-from . import plugins
+from .. import plugins
+from .params import echo_warnings
+
+__all__ = ["cli", "main", "get_cli", "add_plugin_commands"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,8 +73,8 @@ def datasets_command():
             click.echo(f"    --{p.name.replace('_', '-')}{default}")
 
 
-def _add_plugin_commands(group: click.Group) -> None:
-    """Let every plugin add commands, in registration order (built-ins first).
+def add_plugin_commands(group: click.Group) -> None:
+    """Let every plugin add commands to ``group``, in registration order (built-ins first).
 
     A plugin whose hook raises, or that reuses the name of an existing command,
     is skipped (its commands are removed) and reported like a load error.
@@ -82,26 +93,22 @@ def _add_plugin_commands(group: click.Group) -> None:
         except Exception as exc:  # a broken plugin never bricks the CLI
             group.commands.clear()
             group.commands.update(before)
-            plugins._record_error(impl.plugin_name, "register commands", exc)
+            plugins.record_error(impl.plugin_name, "register commands", exc)
 
 
 _commands_added = False
 
 
 def get_cli() -> click.Group:
-    """The ``markovphase`` click group with every built-in and plugin command added (once)."""
+    """The ``markovphase`` click group with every built-in and plugin command added (once).
+
+    Plugin load errors become one readable line each on stderr (not a Python
+    warning with a source location); ``markovphase plugins`` lists them.
+    """
     global _commands_added
     if not _commands_added:
-        # plugin load errors become one readable line each on stderr (not a
-        # Python warning with a source location); `markovphase plugins` lists them
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", plugins.PluginWarning)
-            _add_plugin_commands(cli)
-        for w in caught:
-            if issubclass(w.category, plugins.PluginWarning):
-                click.echo(f"markovphase: warning: {w.message}", err=True)
-            else:
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        with echo_warnings((plugins.PluginWarning,)):
+            add_plugin_commands(cli)
         _commands_added = True
     return cli
 

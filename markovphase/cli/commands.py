@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .hookspecs import hookimpl
+from ..hookspecs import hookimpl
 
 
 @hookimpl
 def markovphase_register_commands(cli):
-    from .sample_cli import sample_command
-    from .scan_cli import scan_command
+    from .sample import sample_command
+    from .scan import scan_command
 
     cli.add_command(scan_command)
     cli.add_command(sample_command)

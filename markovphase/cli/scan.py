@@ -1,0 +1,111 @@
+"""``markovphase scan``: the phase-diagram report of one dataset."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from .. import plugins, provenance
+from .params import (
+    dataset_options,
+    echo_warnings,
+    library_errors,
+    parse_floats,
+    parse_ints,
+    parse_kv,
+)
+
+__all__ = ["scan_command", "FORWARD_PATHS"]
+
+#: forward paths offered by --forward-path (markovphase.diffusion.PATHS)
+FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
+
+
+@click.command(
+    name="scan",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.option("--dataset", default="digits", show_default=True,
+              help="Registered dataset (see `markovphase datasets`); its parameters are further "
+                   "options, e.g. --path FILE --crop 27.")
+@click.option("--cmi", default="gaussian", show_default=True,
+              help="CMI estimator (see `markovphase plugins`).")
+@click.option("--cmi-param", multiple=True, metavar="KEY=VALUE",
+              help="Estimator parameter, repeatable (e.g. --cmi-param ridge=1e-6).")
+@click.option("--probe", default="markov", show_default=True,
+              help="Locality probe ('cmi' is the deprecated name of 'markov').")
+@click.option("--probe-param", multiple=True, metavar="KEY=VALUE",
+              help="Probe parameter, repeatable.")
+@click.option("--times", default="0:1:0.1", show_default=True,
+              help="Diffusion times: comma list or start:stop:step.")
+@click.option("--radii", default=None,
+              help="Radii: comma list or start:stop. Default: 1 up to the largest radius that "
+                   "leaves C non-empty, at most 12.")
+@click.option("--site", default=None, help="A's site as comma coordinates (default: centre).")
+@click.option("--patch", default=1, show_default=True, help="Side of A.")
+@click.option("--forward-path", default="linear", show_default=True,
+              type=click.Choice(FORWARD_PATHS),
+              help="The forward diffusion path (--path is the dataset file option).")
+@click.option("--schedule", "old_schedule", default=None, hidden=True,
+              type=click.Choice(FORWARD_PATHS),
+              help="Deprecated spelling of --forward-path.")
+@click.option("--max-samples", type=int, default=None,
+              help="Use at most this many samples (a seeded random subset).")
+@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
+              help="Cells in parallel (joblib).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--window-threshold", type=float, default=0.5, show_default=True)
+@click.option("--out", "out_dir", default="markovphase-output", show_default=True,
+              type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Write finished cells to OUT/cache and resume from them.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii, site, patch,
+                 forward_path, old_schedule, max_samples, n_jobs, seed, window_threshold,
+                 out_dir, cache, quiet):
+    """Measure CMI(t, r), the Markov length and the transition window of a dataset.
+
+    \b
+    Examples:
+      markovphase scan                                   # digits, gaussian, ~seconds
+      markovphase scan --dataset mnist --path t10k-images-idx3-ubyte.gz --crop 27 \\
+                       --cmi gaussian --radii 1:12 --out mnist-report
+    """
+    from ..datasets import load_dataset
+    from ..scan import PhaseScan
+
+    with echo_warnings():
+        if old_schedule is not None:
+            warnings.warn("--schedule is deprecated and will be removed in the next release; "
+                          "use --forward-path", FutureWarning, stacklevel=1)
+            forward_path = old_schedule
+        with library_errors():
+            loader = plugins.component("dataset", dataset)
+            ds = load_dataset(loader, **dataset_options(loader.obj, dataset, list(ctx.args)))
+        X = ds.sample_rows(max_samples, seed)
+        site_t = None if site is None else tuple(parse_ints(site, "--site"))
+        if radii is None:
+            rmax = ds.lattice.max_radius(site_t, patch)
+            radius_list = list(range(1, min(12, rmax - 1) + 1))
+        else:
+            radius_list = parse_ints(radii, "--radii")
+        scan = PhaseScan(
+            lattice_shape=ds.lattice_shape, n_channels=ds.n_channels, periodic=ds.periodic,
+            times=parse_floats(times, "--times"), radii=radius_list, probe=probe, cmi=cmi,
+            cmi_params=parse_kv(cmi_param, "--cmi-param") or None,
+            probe_params=parse_kv(probe_param, "--probe-param") or None,
+            sites=site_t, patch=patch, path=forward_path, window_threshold=window_threshold,
+            n_jobs=n_jobs, cache_dir=str(Path(out_dir) / "cache") if cache else None,
+            random_state=seed, verbose=0 if quiet else 1,
+        )
+        click.echo(f"scanning {ds!r}: {len(X)} samples, times {list(scan.times)}, "
+                   f"radii {radius_list}, probe {probe}, cmi {cmi}", err=True)
+        with library_errors():
+            scan.fit(X)
+    command = provenance.command_line(program="markovphase")
+    paths = scan.write_report(out_dir, dataset=ds, command=command)
+    click.echo(paths["summary.txt"].read_text())
+    click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")
