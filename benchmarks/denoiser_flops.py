@@ -23,6 +23,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from markovphase import provenance
 from markovphase.denoisers.networks import build_network
 
 SHAPE = (28, 28)
@@ -77,6 +78,7 @@ def main(argv=None):
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    print(provenance.header(), end="")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 

@@ -17,6 +17,8 @@ per 667x667 Cholesky instead of 4-10 ms with one.
 Usage::
 
     python benchmarks/gaussian_table.py [--mnist PATH] [--gff] [--skip-naive]
+
+``--mnist`` defaults to the environment variable ``MARKOVPHASE_MNIST``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ import time
 
 import numpy as np
 
+from markovphase import provenance
 from markovphase.cmi.gaussian import gaussian_cmi_path
 from markovphase.lattice import Lattice
-
-DEFAULT_MNIST = "/work/shared/data/mnist/t10k-images-idx3-ubyte.gz"
 
 
 def clean_covariance(path: str | None, use_gff: bool) -> tuple[np.ndarray, str]:
@@ -64,7 +65,8 @@ def naive_table(cov0, regions, times, ridge):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX image file")
+    p.add_argument("--mnist", default=os.environ.get("MARKOVPHASE_MNIST"),
+                   help="MNIST IDX image file (default: $MARKOVPHASE_MNIST)")
     p.add_argument("--gff", action="store_true", help="use a free-field covariance instead")
     p.add_argument("--skip-naive", action="store_true", help="skip the slogdet reference")
     p.add_argument("--repeats", type=int, default=3, help="timing repeats (best is printed)")
@@ -74,6 +76,7 @@ def main(argv=None):
                         "(pixels lit in one image only), so t = 0 needs it")
     p.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
     args = p.parse_args(argv)
+    print(provenance.header(), end="")
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):

@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 
+from markovphase import provenance
 from markovphase.cmi.gaussian import gaussian_cmi_from_covariance
 from markovphase.cmi.knn import KNNCMI
 
@@ -88,6 +89,7 @@ def main(argv=None):
                    help="references not to run (slow ones)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    print(provenance.header(), end="")
 
     import importlib
 

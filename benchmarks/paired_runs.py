@@ -18,6 +18,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from markovphase import provenance
+
 KEY = ["frechet_distance", "kernel_mmd2", "frechet_distance_pca", "label_entropy", "confidence"]
 
 
@@ -54,6 +56,17 @@ def paired_table(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     }, index=a.index)
 
 
+def paired_against(wide: pd.DataFrame, names, key, reference: str = "all-global"):
+    """:func:`paired_table` of each schedule in ``names`` (B) against ``reference`` (A, the
+    same seeds) on the metrics ``key``, stacked with a ``schedule`` level; ``None`` when
+    ``names`` is empty."""
+    if not names:
+        return None
+    ref = wide.loc[key, set_columns(wide, reference)]
+    return pd.concat({n: paired_table(ref, wide.loc[key, set_columns(wide, n)]) for n in names},
+                     names=["schedule"])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_a")
@@ -62,6 +75,7 @@ def main(argv=None):
     p.add_argument("schedule_b")
     args = p.parse_args(argv)
     a, b = load_sets(args.run_a, args.schedule_a), load_sets(args.run_b, args.schedule_b)
+    print(provenance.header(), end="")
     print(f"A = {args.schedule_a} in {args.run_a} ({a.shape[1]} sets); "
           f"B = {args.schedule_b} in {args.run_b} ({b.shape[1]} sets)")
     print(paired_table(a, b).to_string())

@@ -1,5 +1,6 @@
 """The paired-set statistics that ``benchmarks/hybrid_mnist.py`` and
-``benchmarks/paired_runs.py`` print (the scripts are loaded by path)."""
+``benchmarks/paired_runs.py`` print, and how hybrid_mnist builds its command
+(the scripts are loaded by path)."""
 
 import importlib.util
 import sys
@@ -64,16 +65,32 @@ def test_load_sets_names_the_missing_schedule(paired_runs, tmp_path):
         paired_runs.load_sets(str(tmp_path), "derived-gap")
 
 
-def test_hybrid_mnist_pairs_each_repeated_schedule_with_all_global(paired_runs, monkeypatch):
+def test_paired_against_pairs_each_repeated_schedule_with_all_global(paired_runs):
+    a = np.array([[3.0, 3.5, 4.0], [0.90, 0.88, 0.89]])
+    wide = _wide({"all-global": a, "derived-gap": a + 0.5, "all-local": a})
+    t = paired_runs.paired_against(wide, ["derived-gap", "all-local"], ["frechet_distance"])
+    assert t.loc[("derived-gap", "frechet_distance"), "B - A paired mean (se)"] == (
+        "+0.5000 (0.0000)")
+    assert t.loc[("all-local", "frechet_distance"), "diff / sd(A)"] == 0.0
+    assert paired_runs.paired_against(wide, [], ["frechet_distance"]) is None
+
+
+def test_hybrid_mnist_adds_its_defaults_in_front_of_the_sample_options(paired_runs, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     monkeypatch.setitem(sys.modules, "paired_runs", paired_runs)
     spec = importlib.util.spec_from_file_location("hybrid_mnist", BENCH / "hybrid_mnist.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    a = np.array([[3.0, 3.5, 4.0], [0.90, 0.88, 0.89]])
-    wide = _wide({"all-global": a, "derived-gap": a + 0.5, "all-local": a})
-    t = mod._paired_table(wide, ["derived-gap", "all-local"], ["frechet_distance"])
-    assert t.loc[("derived-gap", "frechet_distance"), "B - A paired mean (se)"] == (
-        "+0.5000 (0.0000)")
-    assert t.loc[("all-local", "frechet_distance"), "diff / sd(A)"] == 0.0
-    assert mod._paired_table(wide, [], ["frechet_distance"]) is None
+    argv = ["--out", "o", "--threads", "2", "--gap-radii", "1,2", "--data", "path=/m.gz"]
+    args, threads = mod.sample_arguments(argv, env={"MARKOVPHASE_MNIST": "/other.gz"})
+    assert threads == 2 and args == [*mod.DEFAULTS, "--out", "o", "--gap-radii", "1,2",
+                                     "--data", "path=/m.gz"]
+    # a later option wins: the command parses to the user's radii, the defaults' epochs
+    from markovphase.cli import get_cli
+
+    ctx = get_cli().commands["sample"].make_context("sample", list(args))
+    assert ctx.params["gap_radii"] == "1,2" and "epochs=8" in ctx.params["denoiser_params"]
+    # without path=, the environment's file is written into the command
+    args, threads = mod.sample_arguments(["--out", "o"], env={"MARKOVPHASE_MNIST": "/m.gz"})
+    assert threads == 1 and args[-2:] == ["--data", "path=/m.gz"]
+    assert mod.option_values(args, "--out") == ["o"]
