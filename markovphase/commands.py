@@ -7,8 +7,10 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def markovphase_register_commands(cli):
+    from .calibrate_cli import calibrate_command
     from .sample_cli import sample_command
     from .scan_cli import scan_command
 
     cli.add_command(scan_command)
     cli.add_command(sample_command)
+    cli.add_command(calibrate_command)

@@ -60,34 +60,37 @@ def nested_chains(regions: Sequence) -> list[Chain]:
     for key, members in groups.items():
         A, U = sets[key]
         members.sort(key=lambda m: len(m[1]))
-        current: list[tuple[np.ndarray, list[int]]] = []   # (B, region ids) in order
-
-        def close(cur, A=A, U=U):
-            if not cur:
-                return
-            blocks, prev = [], np.empty(0, dtype=np.intp)
-            ch = Chain(A, blocks)
-            for B, ids in cur:
-                new = np.setdiff1d(B, prev)
-                if len(new):
-                    blocks.append(new)
-                prev = B
-                ch.members += [(i, len(blocks)) for i in ids]
-            rest = np.setdiff1d(U, prev)
-            if len(rest):
-                blocks.append(rest)
-            chains.append(ch)
-
+        # each open chain: list of (B, region ids), B increasing; a region joins the
+        # first chain whose largest B it contains, else opens a new one
+        open_chains: list[list[tuple[np.ndarray, list[int]]]] = []
         for i, B in members:
-            if current and np.array_equal(current[-1][0], B):
-                current[-1][1].append(i)
-            elif not current or np.isin(current[-1][0], B).all():
-                current.append((B, [i]))
+            for cur in open_chains:
+                if np.array_equal(cur[-1][0], B):
+                    cur[-1][1].append(i)
+                    break
+                if np.isin(cur[-1][0], B).all():
+                    cur.append((B, [i]))
+                    break
             else:
-                close(current)
-                current = [(B, [i])]
-        close(current)
+                open_chains.append([(B, [i])])
+        chains += [_close(cur, A, U) for cur in open_chains]
     return chains
+
+
+def _close(cur, A, U) -> Chain:
+    """The :class:`Chain` of nested ``(B, ids)``: blocks ``B_1, B_2 - B_1, ..., U - B_last``."""
+    blocks, prev = [], np.empty(0, dtype=np.intp)
+    ch = Chain(A, blocks)
+    for B, ids in cur:
+        new = np.setdiff1d(B, prev)
+        if len(new):
+            blocks.append(new)
+        prev = B
+        ch.members += [(i, len(blocks)) for i in ids]
+    rest = np.setdiff1d(U, prev)
+    if len(rest):
+        blocks.append(rest)
+    return ch
 
 
 def chain_terms(lp: np.ndarray, lp_a: np.ndarray, i: int) -> np.ndarray:

@@ -36,31 +36,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
+
+from ._prefix import full_prefix, lowrank_prefix
 
 __all__ = ["GaussianMixtureModel", "COVARIANCE_TYPES"]
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "lowrank")
 _LOG2PI = float(np.log(2.0 * np.pi))
-#: rows per chunk of the whitening (bounds memory to ~ chunk * n_features * 8 bytes)
-_CHUNK_ROWS = 4096
 
 
 def _as_index(ix, name: str) -> np.ndarray:
     arr = np.asarray(ix, dtype=np.intp).ravel()
     return arr
-
-
-def _gauss_a(resid: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """``log N(resid; 0, cov)`` per row (``resid`` (n, d), ``cov`` (d, d)); 0 for d = 0."""
-    d = resid.shape[1]
-    if d == 0:
-        return np.zeros(len(resid))
-    L = np.linalg.cholesky(cov)
-    w = solve_triangular(L, resid.T, lower=True, check_finite=False)
-    return -0.5 * ((w**2).sum(0) + 2 * np.log(np.diag(L)).sum() + d * _LOG2PI)
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,83 +185,15 @@ class GaussianMixtureModel:
         return (X, labels) if return_labels else X
 
     # -- log-densities --------------------------------------------------------
-    def _component_prefix(self, k, X, A, order, ends):
-        """Log-determinants and quadratic forms of prefixes ``P_i`` and ``A u P_i``.
-
-        Returns ``(ld, ld_a, quad, quad_a)``: ``ld``/``ld_a`` of shape (m+1,),
-        ``quad``/``quad_a`` of shape (n, m+1) (``None`` when ``X`` is None).
-        """
+    def _component_prefix(self, k, Xo, Xa, A, order, ends):
+        """``(ld, ld_a, quad, quad_a)`` of component ``k`` (see :mod:`._prefix`)."""
         mu = self.means[k]
         if self.covariance_type == "full":
-            return self._full_prefix(self.covariances[k], mu, X, A, order, ends)
+            return full_prefix(self.covariances[k], mu, Xo, Xa, A, order, ends)
         d = self.covariances[k]
         d = np.full(self.n_features, d) if self.covariance_type == "spherical" else d
         F = self.factors[k] if self.factors is not None else np.zeros((self.n_features, 0))
-        return self._lowrank_prefix(d, F, mu, X, A, order, ends)
-
-    @staticmethod
-    def _full_prefix(S, mu, X, A, order, ends):
-        So = S[np.ix_(order, order)]
-        if len(order):
-            L = np.linalg.cholesky(So)
-            Linv = solve_triangular(L, np.eye(len(order)), lower=True, check_finite=False)
-            diag_ld = np.concatenate([[0.0], np.cumsum(2 * np.log(np.diag(L)))])
-        else:
-            Linv = np.zeros((0, 0))
-            diag_ld = np.zeros(1)
-        V = Linv @ S[np.ix_(order, A)]                        # (|o|, dA)
-        ld = diag_ld[ends]
-        cum_vv = np.concatenate([np.zeros((1, len(A), len(A))),
-                                 np.cumsum(V[:, :, None] * V[:, None, :], axis=0)])[ends]
-        cond = S[np.ix_(A, A)][None] - cum_vv                  # (m+1, dA, dA)
-        ld_a = ld + np.array([np.linalg.slogdet(c)[1] if len(A) else 0.0 for c in cond])
-        if X is None:
-            return ld, ld_a, None, None
-        n, m1 = len(X), len(ends)
-        quad, quad_a = np.empty((n, m1)), np.empty((n, m1))
-        for lo in range(0, n, _CHUNK_ROWS):
-            hi = min(n, lo + _CHUNK_ROWS)
-            W = (X[lo:hi][:, order] - mu[order]) @ Linv.T     # (c, |o|) whitened
-            cq = np.concatenate([np.zeros((hi - lo, 1)), np.cumsum(W**2, axis=1)], axis=1)
-            quad[lo:hi] = cq[:, ends]
-            ra = X[lo:hi][:, A] - mu[A]
-            # shift_i = sum_{j < ends[i]} W_j V_j, one product per block
-            blocks = [W[:, e0:e1] @ V[e0:e1] for e0, e1 in zip(ends[:-1], ends[1:], strict=True)]
-            shift = np.cumsum(np.stack([np.zeros_like(ra)] + blocks, axis=1), axis=1)
-            for i in range(m1):
-                quad_a[lo:hi, i] = quad[lo:hi, i] - 2 * _gauss_a(ra - shift[:, i], cond[i])
-            quad_a[lo:hi] -= (ld_a - ld)[None] + len(A) * _LOG2PI
-        return ld, ld_a, quad, quad_a
-
-    @staticmethod
-    def _lowrank_prefix(d, F, mu, X, A, order, ends):
-        q = F.shape[1]
-        so = np.sqrt(d[order])
-        G = F[order] / so[:, None]                           # (|o|, q)
-        Ga = F[A] / np.sqrt(d[A])[:, None]
-        outer = np.concatenate([np.zeros((1, q, q)), np.cumsum(G[:, :, None] * G[:, None, :], 0)])
-        M = np.eye(q)[None] + outer[ends]                    # (m+1, q, q)
-        Ma = M + (Ga.T @ Ga)[None]
-        logd = np.concatenate([[0.0], np.cumsum(np.log(d[order]))])[ends]
-        ld = logd + np.array([np.linalg.slogdet(m)[1] for m in M])
-        ld_a = logd + np.log(d[A]).sum() + np.array([np.linalg.slogdet(m)[1] for m in Ma])
-        if X is None:
-            return ld, ld_a, None, None
-        Mi, Mai = np.linalg.inv(M), np.linalg.inv(Ma)
-        n = len(X)
-        quad, quad_a = np.empty((n, len(ends))), np.empty((n, len(ends)))
-        for lo in range(0, n, _CHUNK_ROWS):
-            hi = min(n, lo + _CHUNK_ROWS)
-            R = (X[lo:hi][:, order] - mu[order]) / so
-            Ra = (X[lo:hi][:, A] - mu[A]) / np.sqrt(d[A])
-            cq = np.concatenate([np.zeros((hi - lo, 1)), np.cumsum(R**2, axis=1)], axis=1)[:, ends]
-            blocks = [R[:, e0:e1] @ G[e0:e1] for e0, e1 in zip(ends[:-1], ends[1:], strict=True)]
-            U = np.cumsum(np.stack([np.zeros((hi - lo, q))] + blocks, axis=1), axis=1)
-            Ua = U + (Ra @ Ga)[:, None]
-            quad[lo:hi] = cq - np.einsum("nip,ipq,niq->ni", U, Mi, U)
-            quad_a[lo:hi] = (cq + (Ra**2).sum(1)[:, None]
-                             - np.einsum("nip,ipq,niq->ni", Ua, Mai, Ua))
-        return ld, ld_a, quad, quad_a
+        return lowrank_prefix(d, F, mu, Xo, Xa, A, order, ends)
 
     @staticmethod
     def _plan(A, blocks):
@@ -301,10 +222,11 @@ class GaussianMixtureModel:
         """
         A, order, ends = self._plan(A, blocks)
         X = np.asarray(X, dtype=float)
+        Xo, Xa = np.ascontiguousarray(X[:, order]), X[:, A]
         size = ends.astype(float)
         comp, comp_a = [], []
         for k in range(self.n_components):
-            ld, ld_a, quad, quad_a = self._component_prefix(k, X, A, order, ends)
+            ld, ld_a, quad, quad_a = self._component_prefix(k, Xo, Xa, A, order, ends)
             comp.append(-0.5 * (quad + ld + size * _LOG2PI))
             comp_a.append(-0.5 * (quad_a + ld_a + (size + len(A)) * _LOG2PI))
         with np.errstate(divide="ignore"):
@@ -321,7 +243,7 @@ class GaussianMixtureModel:
         if self.n_components != 1:
             raise ValueError(f"prefix_logdets needs one component, got {self.n_components}")
         A, order, ends = self._plan(A, blocks)
-        ld, ld_a, _, _ = self._component_prefix(0, None, A, order, ends)
+        ld, ld_a, _, _ = self._component_prefix(0, None, None, A, order, ends)
         return ld, ld_a
 
     def logpdf(self, X, features=None) -> np.ndarray:
