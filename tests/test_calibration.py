@@ -295,3 +295,45 @@ def test_path_cmi_uses_the_same_rows_at_every_time():
     Xt = 0.5 * X0 + 0.5 * rng.standard_normal(X0.shape)
     want = mixture_cmi(model.noised("linear", 0.5), reg, X=Xt)[0]
     assert out[0.5][0].value == pytest.approx(want.value)
+
+
+# --------------------------------------------------------------------------- command line
+@pytest.mark.usefixtures("fresh_registry")
+def test_calibrate_command_prints_and_writes(tmp_path):
+    from click.testing import CliRunner
+
+    from markovphase.cli import get_cli
+
+    out = tmp_path / "cal"
+    args = ["calibrate", "--cmi", "gaussian", "--case", "gaussian-field", "--case-param",
+            "side=9", "--case-param", "scale=1.0", "--times", "0.3,0.6", "--radii", "1,2",
+            "--n-samples", "3000", "--seed", "2", "--out", str(out), "-q"]
+    res = CliRunner().invoke(get_cli(), args, prog_name="markovphase")
+    assert res.exit_code == 0, (res.output, res.exception)
+    assert "passed 4/4 cells" in res.output and "gaussian-field" in res.output
+    table = pd.read_csv(out / "calibration.csv")
+    assert len(table) == 4 and set(table.r) == {1, 2} and table.passed.all()
+    meta = json.loads((out / "calibration.json").read_text())
+    assert meta["cmi"] == "gaussian" and meta["command"].startswith("markovphase ")
+    assert (out / "calibration.png").exists() and list((out / "cache").glob("*/cells/*.json"))
+
+
+@pytest.mark.usefixtures("fresh_registry")
+@pytest.mark.parametrize("args, needle", [
+    (["--cmi", "nope"], "nope"),
+    (["--cmi", "gaussian", "--case", "class-templates", "--case-param", "tau=-1"],
+     "tau=-1 must lie in"),
+    (["--cmi", "gaussian", "--case", "bogus"], "case='bogus' is unknown"),
+    (["--cmi", "gaussian", "--cmi-param", "ridge"], "expected KEY=VALUE"),
+    (["--cmi", "gaussian", "--case", "ising-chain", "--radii", "1,400"], "radii=[1, 400]"),
+])
+def test_calibrate_command_bad_input_is_one_line(args, needle):
+    from click.testing import CliRunner
+
+    from markovphase.cli import get_cli
+
+    res = CliRunner().invoke(get_cli(), ["calibrate", *args, "--no-cache", "-q"],
+                             prog_name="markovphase")
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert res.exit_code != 0 and len(errors) == 1 and needle in errors[0], res.output
+    assert "Traceback" not in res.output

@@ -79,8 +79,8 @@ def plot_calibration(table: pd.DataFrame, title: str | None = None):
 
 
 def write_calibration(table: pd.DataFrame, out_dir, meta: dict | None = None,
-                      title: str | None = None) -> dict[str, str]:
-    """Write ``calibration.csv``, ``calibration.png`` and ``calibration.json`` to ``out_dir``.
+                      title: str | None = None, name: str = "calibration") -> dict[str, str]:
+    """Write ``NAME.csv``, ``NAME.png`` and ``NAME.json`` to ``out_dir``.
 
     ``meta`` (e.g. the estimator, the command, the commit) goes into the JSON
     next to the per-case summary. Returns the paths written.
@@ -89,8 +89,7 @@ def write_calibration(table: pd.DataFrame, out_dir, meta: dict | None = None,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": os.fspath(out / "calibration.csv"), "png": os.fspath(out / "calibration.png"),
-             "json": os.fspath(out / "calibration.json")}
+    paths = {ext: os.fspath(out / f"{name}.{ext}") for ext in ("csv", "png", "json")}
     table.to_csv(paths["csv"], index=False)
     fig = plot_calibration(table, title)
     fig.savefig(paths["png"], dpi=120)

@@ -7,9 +7,9 @@ The clean samples are fitted ONCE by a mixture ``q_0 = sum_k w_k N(mu_k, S_k)``
 (``q_t = sum_k w_k N(alpha mu_k, alpha^2 S_k + sigma^2 I)``) and every subset
 density of ``q_t`` is exact, so for every (t, r)
 
-* ``estimate="model"``: ``I_q = E_{x ~ q_t}[log q(abc) + log q(b) - log q(ab) - log q(bc)]``,
+* ``mode="model"``: ``I_q = E_{x ~ q_t}[log q(abc) + log q(b) - log q(ab) - log q(bc)]``,
   the model's own CMI by Monte Carlo over ``n_mc`` rows drawn from the model;
-* ``estimate="plugin"``: the same terms averaged over real noised rows
+* ``mode="plugin"``: the same terms averaged over real noised rows
   (a held-out ``test_fraction`` of the data, so the fit has not seen them):
   ``E_p[log q(a|bc) - log q(a|b)]``.
 
@@ -52,13 +52,13 @@ class MixtureCMI(CMIEstimator):
         Shrinkage of full covariances toward ``tr/D I`` (``"auto"`` = Ledoit-Wolf).
     reg : float, default=1e-3
         Ridge added to every covariance (keeps constant clean pixels finite).
-    estimate : {"model", "plugin"}, default="model"
+    mode : {"model", "plugin"}, default="model"
         The model's own CMI (Monte Carlo from the model) or its terms averaged
         over held-out real rows.
     n_mc : int, default=10000
-        Monte Carlo rows per time for ``estimate="model"``.
+        Monte Carlo rows per time for ``mode="model"``.
     test_fraction : float, default=0.3
-        Held-out rows for ``estimate="plugin"``.
+        Held-out rows for ``mode="plugin"``.
     n_init : int, default=1
         k-means restarts.
     random_state : int, RandomState or None, default=None
@@ -79,14 +79,14 @@ class MixtureCMI(CMIEstimator):
     min_samples = 10
 
     def __init__(self, n_components=10, covariance_type="full", n_factors=10, shrinkage="auto",
-                 reg=1e-3, estimate="model", n_mc=10_000, test_fraction=0.3, n_init=1,
+                 reg=1e-3, mode="model", n_mc=10_000, test_fraction=0.3, n_init=1,
                  random_state=None, verbose=0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.n_factors = n_factors
         self.shrinkage = shrinkage
         self.reg = reg
-        self.estimate = estimate
+        self.mode = mode
         self.n_mc = n_mc
         self.test_fraction = test_fraction
         self.n_init = n_init
@@ -111,8 +111,8 @@ class MixtureCMI(CMIEstimator):
             raise ValueError(f"shrinkage={s!r}; expected None, 'auto' or a number in [0, 1]")
         if not isinstance(self.reg, numbers.Real) or not self.reg >= 0:
             raise ValueError(f"reg={self.reg!r} must be a number >= 0")
-        if self.estimate not in ("model", "plugin"):
-            raise ValueError(f"estimate={self.estimate!r}; expected 'model' or 'plugin'")
+        if self.mode not in ("model", "plugin"):
+            raise ValueError(f"mode={self.mode!r}; expected 'model' or 'plugin'")
         tf = self.test_fraction
         if not isinstance(tf, numbers.Real) or not 0 < tf < 1:
             raise ValueError(f"test_fraction={tf!r} must be a number in (0, 1)")
@@ -131,8 +131,8 @@ class MixtureCMI(CMIEstimator):
         return self.model_
 
     def _split(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Rows to fit on and rows to average over (all rows for ``estimate="model"``)."""
-        if self.estimate == "model":
+        """Rows to fit on and rows to average over (all rows for ``mode="model"``)."""
+        if self.mode == "model":
             rows = np.arange(n)
             return rows, rows
         perm = rng.permutation(n)
@@ -167,7 +167,7 @@ class MixtureCMI(CMIEstimator):
     def _results(self, model, regions, Xeval, rng) -> list[CMIResult]:
         from ..calibration.exact_cmi import mixture_cmi
 
-        if self.estimate == "model":
+        if self.mode == "model":
             return mixture_cmi(model, regions, n_mc=int(self.n_mc), random_state=rng,
                                exact_single=True)
         return mixture_cmi(model, regions, X=Xeval, exact_single=False)
@@ -195,7 +195,7 @@ class MixtureCMI(CMIEstimator):
         """I(A;C|B) at every ``t`` of ``times`` for ``x_t = path.noise(X0, t, noise)``.
 
         The mixture is fitted ONCE on the clean ``X0`` (the training rows) and
-        moved analytically to each ``t``. ``estimate="model"`` draws ``n_mc``
+        moved analytically to each ``t``. ``mode="model"`` draws ``n_mc``
         clean rows from it once and noises them along the path (the same rows
         at every t); ``"plugin"`` averages over the held-out rows of
         ``path.noise(X0, t, noise)``. Returns ``{t: [CMIResult per region]}``.
@@ -214,13 +214,13 @@ class MixtureCMI(CMIEstimator):
         fit_rows, eval_rows = self._split(len(X0), rng)
         model = self._fit(X0[fit_rows], features, rng)
         local = self._local(regions, features)
-        if self.estimate == "model":
+        if self.mode == "model":
             Xe = model.sample(int(self.n_mc), rng)
             Ze = rng.standard_normal(Xe.shape)
         else:
             if noise is None:
                 raise ValueError("noise must be an (n_samples, n_features) array for "
-                                 "estimate='plugin'")
+                                 "mode='plugin'")
             noise = as_2d(noise, "noise")
             if noise.shape != X0.shape:
                 raise ValueError(f"noise has shape {noise.shape}; expected X0's {X0.shape}")
@@ -229,7 +229,7 @@ class MixtureCMI(CMIEstimator):
         for t in tqdm(times, desc="mixture CMI", disable=not self.verbose):
             model_t = model.noised(p, t)
             Xt = p.noise(Xe, t, Ze)
-            if self.estimate == "model" and model.n_components == 1:
+            if self.mode == "model" and model.n_components == 1:
                 Xt = None  # a single Gaussian is exact from log-dets
             out[t] = self._results_at(model_t, local, Xt)
         return out
