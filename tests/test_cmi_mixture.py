@@ -50,7 +50,8 @@ def test_one_component_is_the_gaussian_cmi_of_the_fitted_covariance():
     rng = np.random.default_rng(1)
     cov = chain_cov(6)
     X = rng.multivariate_normal(np.zeros(6), cov, size=4000)
-    est = MixtureCMI(n_components=1, shrinkage=None, reg=0.0, random_state=0)
+    est = MixtureCMI(n_components=1, covariance_type="full", shrinkage=None, reg=0.0,
+                     random_state=0)
     res = est.evaluate(X[:, [0]], X[:, 3:], X[:, 1:3])
     fitted = est.model_.covariances[0]
     assert res.stderr == 0.0
