@@ -87,19 +87,21 @@ def lowrank_prefix(d, F, mu, Xo, Xa, A, order, ends):
         return ld, ld_a, None, None
     Ci = np.linalg.inv(np.linalg.cholesky(M)) if q else M   # M^{-1} = Ci^T Ci
     Cai = np.linalg.inv(np.linalg.cholesky(Ma)) if q else Ma
-    GJ = (J[:, :, None] * G[:, None, :]).reshape(len(order), -1)
     n, m1 = len(Xo), len(ends)
     quad, quad_a = np.empty((n, m1)), np.empty((n, m1))
     for lo in range(0, n, CHUNK_ROWS):
         hi = min(n, lo + CHUNK_ROWS)
         R = Xo[lo:hi] - mu[order]
         R /= so
-        U = (R @ GJ).reshape(hi - lo, m1, q)                # u per prefix
+        # u per prefix: cumulative sums of one (c, q) product per block
+        U = np.zeros((m1, hi - lo, q))
+        for i, (e0, e1) in enumerate(zip(ends[:-1], ends[1:], strict=True)):
+            U[i + 1] = U[i] + R[:, e0:e1] @ G[e0:e1]
         np.square(R, out=R)
         cq = R @ J
         Ra = (Xa[lo:hi] - mu[A]) / np.sqrt(d[A])
-        Ua = U + (Ra @ Ga)[:, None, :]
-        quad[lo:hi] = cq - (np.einsum("ipq,niq->nip", Ci, U) ** 2).sum(-1)
+        Ua = U + (Ra @ Ga)[None]
+        quad[lo:hi] = cq - ((U @ Ci.transpose(0, 2, 1)) ** 2).sum(-1).T
         quad_a[lo:hi] = (cq + (Ra**2).sum(1)[:, None]
-                         - (np.einsum("ipq,niq->nip", Cai, Ua) ** 2).sum(-1))
+                         - ((Ua @ Cai.transpose(0, 2, 1)) ** 2).sum(-1).T)
     return ld, ld_a, quad, quad_a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.linalg import eigh
 
 from .mixture import GaussianMixtureModel
 
@@ -67,11 +68,10 @@ def cluster_covariances(X, labels, covariance_type: str = "full", reg: float = 1
             C[np.diag_indices_from(C)] += reg
             covs.append(C)
         else:
-            lam, U = np.linalg.eigh(C)
-            lam, U = lam[::-1], U[:, ::-1]
             q = min(int(n_factors), D - 1)
-            rest = float(max(lam[q:].mean(), 0.0))
-            factors.append(U[:, :q] * np.sqrt(np.clip(lam[:q] - rest, 0, None)))
+            lam, U = eigh(C, subset_by_index=[D - q, D - 1])   # the top q only
+            rest = float(max((np.trace(C) - lam.sum()) / (D - q), 0.0))
+            factors.append(U * np.sqrt(np.clip(lam - rest, 0, None)))
             covs.append(np.full(D, rest + reg))
     covs = np.array(covs) if covariance_type == "spherical" else np.stack(covs)
     return covs, (np.stack(factors) if covariance_type == "lowrank" else None)
