@@ -18,8 +18,20 @@ include the fit's variance or its misfit (bias), which is largest where the
 clean law matters most (small t).
 
 One fit serves the whole (t, r) map (:meth:`MixtureCMI.evaluate_path`); all
-radii of one t share one whitening per component, so a 729-dimensional MNIST
-map (11 times x 12 radii) takes seconds.
+radii of one t share one whitening per component: the 27x27 MNIST map (11
+times x 12 radii, 10,000 images) took 25 s wall and 0.6 GB on one thread.
+
+Calibration (``benchmarks/calibration_suite.py``, 10,000 samples, t in
+{0.1, 0.3, 0.5, 0.7}, r = 1..6, ten configurations not used for tuning; a
+cell passes when ``|error| <= max(0.01, 20 %)``): MNIST-like mixtures
+(templates, class Gaussians, k-means clusters) 138/144 cells; the free field
+37/48 and the noisy Ising chain 21/48 -- a mixture's components act as a
+global latent variable and add spurious CMI that hardly decays with r at
+small t (up to +0.05 nats at t = 0.1). Defaults were chosen on other seeds:
+factor-analyser components (``lowrank``, 10 factors) passed 94/120 tuning
+cells against 84 for full covariances with Ledoit-Wolf shrinkage, 82 for
+one Gaussian and 69 for ``mode="plugin"``, whose held-out large-context
+density is over-fitted (negative CMI at t = 0.1).
 """
 
 from __future__ import annotations
