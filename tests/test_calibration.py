@@ -337,3 +337,14 @@ def test_calibrate_command_bad_input_is_one_line(args, needle):
     errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
     assert res.exit_code != 0 and len(errors) == 1 and needle in errors[0], res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_mixture_calibrates_on_an_unseen_template_mixture():
+    """Acceptance-style run at full scale: 729 dims, 10,000 samples, t = 0.1..0.7, r = 1..6."""
+    case = get_case("class-templates", tau=0.25, random_state=9)
+    table = run_calibration("mixture", cases=[case], n_samples=10_000, n_mc=20_000,
+                            random_state=3)
+    assert len(table) == 24 and table.exact.max() > 0.03
+    assert table.passed.sum() >= 22, format_table(table)
+    assert np.sqrt(np.mean(table.error**2)) < 0.008, format_table(table)
