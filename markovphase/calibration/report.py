@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def plot_calibration(table: pd.DataFrame, title: str | None = None):
                             color=color, alpha=0.12, lw=0)
             ax.errorbar(cell.r, cell.estimate, yerr=cell.stderr, fmt="o", ms=3, color=color)
         ok = int(sub.passed.sum())
-        ax.set_title(f"{case}  {ok}/{len(sub)}\n{params}", fontsize=7)
+        ax.set_title(f"{case}  {ok}/{len(sub)}\n{textwrap.fill(params, 60)}", fontsize=7)
         ax.set_xlabel("r")
         ax.set_ylabel("I(A;C|B(r)) [nats]")
         ax.axhline(0, color="k", lw=0.5)
