@@ -30,6 +30,8 @@ from .mnist_cases import (
     KMeansClustersCase,
     mnist_paper_crop,
 )
+from .report import format_table, plot_calibration, summary, write_calibration
+from .runner import default_cases, exact_table, run_calibration, tolerance
 
 #: registry name -> case class
 CASES: dict[str, type[CalibrationCase]] = {
@@ -59,4 +61,6 @@ __all__ = [
     "GaussianFieldCase", "GaussianMixtureModel", "HiddenIsingChain", "IsingChainCase",
     "KMeansClustersCase", "MacrostateMixture", "MixtureCase", "gaussian_cmi", "get_case",
     "gff_covariance", "mixture_cmi", "mixture_cmi_path", "mnist_paper_crop", "nested_chains",
+    "default_cases", "exact_table", "format_table", "plot_calibration", "run_calibration",
+    "summary", "tolerance", "write_calibration",
 ]
