@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import markovphase as mp
-from markovphase.cmi._exact import gaussian_cmi
+from markovphase.calibration import gaussian_cmi
 from markovphase.diffusion import LinearPath, fixed_noise
 from markovphase.lattice import Lattice, Regions
 

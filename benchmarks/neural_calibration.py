@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from markovphase.cmi._exact import MacrostateMixture, gaussian_cmi, gff_covariance
+from markovphase.calibration import MacrostateMixture, gaussian_cmi, gff_covariance
 from markovphase.diffusion import LinearPath
 from markovphase.lattice import Lattice, Regions
 

@@ -17,6 +17,7 @@ _LAZY = {
     "KNNCMI": "markovphase.cmi.knn",
     "NeuralCMI": "markovphase.cmi.neural",
     "MINECMI": "markovphase.cmi.mine",
+    "MixtureCMI": "markovphase.cmi.mixture",
     "MarkovProbe": "markovphase.probes.markov",
     "DenoiserProbe": "markovphase.probes.denoiser",
     "PhaseScan": "markovphase.scan",

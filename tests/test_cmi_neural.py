@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from markovphase.cmi._exact import MacrostateMixture, gaussian_cmi, gff_covariance
+from markovphase.calibration import MacrostateMixture, gaussian_cmi, gff_covariance
 from markovphase.cmi.mine import MINECMI
 from markovphase.cmi.neural import NeuralCMI
 from markovphase.diffusion import LinearPath

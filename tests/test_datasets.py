@@ -13,6 +13,7 @@ import pytest
 
 import markovphase
 from markovphase.datasets import Dataset, dataset_parameters, load_dataset
+from markovphase.datasets import mnist as mnist_module
 from markovphase.datasets.arrays import from_array, load_npz
 from markovphase.datasets.digits import load_digits
 from markovphase.datasets.gaussian_field import (
@@ -88,10 +89,10 @@ def test_mnist_shared_file_crop_and_registry():
     full = load_mnist(str(MNIST_IMAGES), n_samples=100)
     ds = load_dataset("mnist", path=str(MNIST_IMAGES), crop=27)
     assert ds.X.shape == (10000, 729) and ds.lattice_shape == (27, 27)
-    assert ds.metadata["crop"] == 27 and ds.metadata["crop_anchor"] == "top-left"
+    assert ds.metadata["crop"] == 27 and ds.metadata["crop_anchor"].startswith("centre")
     assert len(ds.target) == 10000
-    # top-left anchored: the last row and column are dropped
-    np.testing.assert_array_equal(ds.images()[:100, :, :, 0], full.images()[:, :27, :27, 0])
+    # the paper's crop: the first row and column are dropped
+    np.testing.assert_array_equal(ds.images()[:100, :, :, 0], full.images()[:, 1:, 1:, 0])
     # the centre of the 27x27 lattice is one pixel
     assert ds.lattice.center == (13, 13)
     via_top_level = markovphase.load_dataset("mnist", path=str(MNIST_IMAGES), n_samples=10)
@@ -105,9 +106,34 @@ def test_mnist_env_variable(monkeypatch):
     assert ds.X.shape == (3, 784) and ds.target.shape == (3,)
 
 
-def test_mnist_no_path(monkeypatch):
+def test_mnist_bundled_without_path(monkeypatch):
     monkeypatch.delenv("MARKOVPHASE_MNIST", raising=False)
-    with pytest.raises(ValueError, match="path=.*MARKOVPHASE_MNIST"):
+    ds = load_dataset("mnist", n_samples=5)
+    assert ds.metadata["bundled"] and ds.metadata["md5"] == MNIST_MD5
+    assert ds.metadata["labels_md5"] == MNIST_LABELS_MD5
+    assert ds.X.shape == (5, 784) and ds.target.tolist() == [7, 2, 1, 0, 4]
+
+
+def test_mnist_paper_crop_is_images_1_1(monkeypatch):
+    """crop=27 is the authors' images[:, 1:, 1:] / 255; its centre (13, 13) is pixel (14, 14)."""
+    monkeypatch.delenv("MARKOVPHASE_MNIST", raising=False)
+    images, _ = read_idx(mnist_module.bundled_mnist()[0])
+    ds = load_mnist(crop=27, n_samples=200)
+    np.testing.assert_array_equal(ds.images()[..., 0], images[:200, 1:, 1:] / 255.0)
+    np.testing.assert_array_equal(ds.images()[:, 13, 13, 0], images[:200, 14, 14] / 255.0)
+    ds26 = load_mnist(crop=26, n_samples=10)
+    np.testing.assert_array_equal(ds26.images()[..., 0], images[:10, 1:27, 1:27] / 255.0)
+    assert [mnist_module.crop_window(28, k) for k in (28, 27, 26, 24)] == [
+        slice(0, 28), slice(1, 28), slice(1, 27), slice(2, 26)]
+
+
+def test_mnist_bundled_file_is_md5_checked(monkeypatch, tmp_path, small_mnist):
+    images, labels = small_mnist
+    ipath = write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, compress=True)
+    lpath = write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, compress=True)
+    monkeypatch.delenv("MARKOVPHASE_MNIST", raising=False)
+    monkeypatch.setattr(mnist_module, "bundled_mnist", lambda: (str(ipath), str(lpath)))
+    with pytest.raises(ValueError, match="bundled MNIST file .* has MD5 .*expected 9fb629c4"):
         load_mnist()
 
 
@@ -126,7 +152,8 @@ def test_idx_round_trip(tmp_path, small_mnist, compress):
     assert ds.metadata["md5"] == hashlib.md5(ipath.read_bytes()).hexdigest()
 
     ds = load_mnist(str(ipath), crop=4, n_samples=3)
-    np.testing.assert_array_equal(ds.images()[..., 0], images[:3, :4, :4] / 255.0)
+    # centred window; an odd surplus drops one pixel at the start (5 -> [1:5], 6 -> [1:5])
+    np.testing.assert_array_equal(ds.images()[..., 0], images[:3, 1:5, 1:5] / 255.0)
     np.testing.assert_array_equal(ds.target, labels[:3])
 
 

@@ -30,7 +30,7 @@ from markovphase.hookspecs import hookimpl
 
 BUILTINS = {
     # kind: (plugin module, expected names)
-    "cmi": ("markovphase.cmi", ["gaussian", "copula", "knn", "neural", "mine"]),
+    "cmi": ("markovphase.cmi", ["gaussian", "copula", "knn", "neural", "mine", "mixture"]),
     "probe": ("markovphase.probes", ["markov", "denoiser"]),
     "dataset": ("markovphase.datasets", ["mnist", "npz", "digits", "gaussian-field",
                                          "image-patches"]),

@@ -18,6 +18,7 @@ def markovphase_register_cmi_estimators(register):
     from .gaussian import GaussianCMI
     from .knn import KNNCMI
     from .mine import MINECMI
+    from .mixture import MixtureCMI
     from .neural import NeuralCMI
 
     register("gaussian", GaussianCMI)
@@ -25,3 +26,4 @@ def markovphase_register_cmi_estimators(register):
     register("knn", KNNCMI)
     register("neural", NeuralCMI)
     register("mine", MINECMI)
+    register("mixture", MixtureCMI)

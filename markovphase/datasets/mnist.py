@@ -1,5 +1,10 @@
 """MNIST and other IDX files (Fashion-MNIST, KMNIST, EMNIST, ...).
 
+The MNIST test set (10,000 images and labels; LeCun, Cortes & Burges, CC BY-SA
+3.0) ships with the package (``markovphase/datasets/data/mnist/``), so
+``load_dataset("mnist")`` needs no path; the bundled files are MD5-checked
+on every load.
+
 The IDX format (LeCun et al.) is a 4-byte magic ``00 00 TT DD`` -- ``TT`` the
 element type, ``DD`` the number of dimensions -- then ``DD`` big-endian
 ``uint32`` sizes, then the elements, big-endian, C-order. A file may be
@@ -18,7 +23,8 @@ import numpy as np
 from ._util import check_n_samples, md5_bytes, resolve_path
 from .base import Dataset
 
-__all__ = ["load_mnist", "read_idx", "IDX_DTYPES", "MNIST_ENV"]
+__all__ = ["load_mnist", "read_idx", "crop_window", "bundled_mnist", "IDX_DTYPES", "MNIST_ENV",
+           "MNIST_MD5"]
 
 #: environment variable holding the default image file of :func:`load_mnist`
 MNIST_ENV = "MARKOVPHASE_MNIST"
@@ -35,6 +41,31 @@ IDX_DTYPES: dict[int, np.dtype] = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 SOURCE = "MNIST (LeCun, Cortes & Burges), CC BY-SA 3.0"
+
+#: file name -> MD5 of the bundled MNIST test set (as stored, gzip)
+MNIST_MD5 = {
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
+def bundled_mnist() -> tuple[str, str]:
+    """Paths of the bundled MNIST test images and labels (package data)."""
+    from importlib import resources
+
+    root = resources.files("markovphase.datasets") / "data" / "mnist"
+    images, labels = (str(root / name) for name in MNIST_MD5)
+    return images, labels
+
+
+def crop_window(side: int, crop: int) -> slice:
+    """The centred window of ``crop`` of ``side`` pixels; an odd surplus drops one at the start.
+
+    ``start = ceil((side - crop) / 2)``: 28 -> 27 keeps ``[1:28]`` (the paper's
+    ``images[:, 1:, 1:]``), 28 -> 26 keeps ``[1:27]``, 28 -> 24 keeps ``[2:26]``.
+    """
+    start = (side - crop + 1) // 2
+    return slice(start, start + crop)
 
 
 def _read_bytes(path: str, what: str) -> tuple[bytes, str]:
@@ -140,12 +171,16 @@ def load_mnist(
         The image file, e.g. ``t10k-images-idx3-ubyte.gz``: an IDX file of shape
         ``(n_images, rows, cols)`` (any number of spatial axes works: the
         lattice is the shape after the first axis). ``None`` reads the
-        environment variable ``MARKOVPHASE_MNIST``.
+        environment variable ``MARKOVPHASE_MNIST`` when it is set, else the
+        bundled MNIST test set (MD5-checked, labels included).
     crop : int or None, default=None
-        Keep the **top-left-anchored** ``crop x crop`` window (``crop`` sites
-        along every spatial axis), i.e. drop the last rows and columns.
-        ``crop=27`` on 28x28 MNIST gives the paper's 27x27 images whose
-        centre ``(13, 13)`` is one pixel. ``None`` keeps the full image.
+        Keep the **centred** ``crop x crop`` window (``crop`` sites along
+        every spatial axis); when the surplus ``side - crop`` is odd, the
+        extra pixel is dropped at the start (see :func:`crop_window`).
+        ``crop=27`` on 28x28 MNIST is exactly the paper's
+        ``images[:, 1:, 1:]`` (first row and column dropped): its centre
+        ``(13, 13)`` is the original pixel ``(14, 14)``. ``None`` keeps the
+        full image.
     labels_path : str or None, default=None
         The IDX label file (shape ``(n_images,)``). ``None`` looks for the
         sibling file whose name has ``labels-idx1-ubyte`` in place of
@@ -171,20 +206,22 @@ def load_mnist(
     FileNotFoundError
         A missing image file, or a missing ``labels_path`` given explicitly.
     ValueError
-        No path given and ``MARKOVPHASE_MNIST`` unset; not an IDX file; corrupt
+        A bundled file whose MD5 does not match; not an IDX file; corrupt
         gzip; truncated file; ``crop`` outside ``[1, smallest side]``; label
         count different from the image count. Messages name the path.
     """
+    bundled = False
     if path is None:
         path = os.environ.get(MNIST_ENV) or None
         if path is None:
-            raise ValueError(
-                "load_mnist needs the IDX image file: pass path=... (e.g. "
-                "'t10k-images-idx3-ubyte.gz'; on the command line --path) or set the "
-                f"environment variable {MNIST_ENV}"
-            )
+            path, bundled_labels = bundled_mnist()
+            bundled = True
+            labels_path = bundled_labels if labels_path is None else labels_path
     path = resolve_path(path)
     images, md5 = read_idx(path, what="MNIST image file")
+    if bundled and md5 != MNIST_MD5[os.path.basename(path)]:
+        raise ValueError(f"the bundled MNIST file {path} has MD5 {md5}; expected "
+                         f"{MNIST_MD5[os.path.basename(path)]} (a damaged installation)")
     if images.ndim < 2:
         raise ValueError(
             f"MNIST image file {path} holds a {images.ndim}-D array of shape {images.shape} "
@@ -205,7 +242,7 @@ def load_mnist(
                 f"crop={crop} must be between 1 and the smallest image side {side} "
                 f"(images of shape {original_shape[1:]} in {path})"
             )
-        images = images[(slice(None),) + (slice(0, crop),) * (images.ndim - 1)]
+        images = images[(slice(None),) + tuple(crop_window(s, crop) for s in images.shape[1:])]
 
     lattice_shape = images.shape[1:]
     X = images.reshape(n, -1).astype(np.float64)
@@ -220,6 +257,10 @@ def load_mnist(
     if labels_path is not None:
         labels_path = resolve_path(labels_path)
         labels, labels_md5 = read_idx(labels_path, what="MNIST label file")
+        name = os.path.basename(labels_path)
+        if bundled and name in MNIST_MD5 and labels_md5 != MNIST_MD5[name]:
+            raise ValueError(f"the bundled MNIST file {labels_path} has MD5 {labels_md5}; "
+                             f"expected {MNIST_MD5[name]}")
         if labels.ndim != 1:
             raise ValueError(
                 f"MNIST label file {labels_path} holds shape {labels.shape}; labels need "
@@ -243,7 +284,9 @@ def load_mnist(
             "path": path,
             "md5": md5,
             "crop": crop,
-            "crop_anchor": "top-left" if crop is not None else None,
+            "crop_anchor": "centre (odd surplus dropped at the start)" if crop is not None
+            else None,
+            "bundled": bundled,
             "original_shape": tuple(original_shape),
             "idx_dtype": idx_dtype,
             "scaled": "x / 255" if idx_dtype == "uint8" else None,

@@ -1,0 +1,121 @@
+"""MixtureCMI ("mixture"): a Gaussian mixture fitted once, CMI from its exact densities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exact_gaussian import exact_cmi
+from sklearn.base import clone
+
+import markovphase as mp
+from markovphase import plugins
+from markovphase.calibration import GaussianMixtureModel, MacrostateMixture, mixture_cmi_path
+from markovphase.cmi.mixture import MixtureCMI
+from markovphase.lattice import Lattice, Regions
+
+
+def chain_cov(n, rho=0.6):
+    idx = np.arange(n)
+    return rho ** np.abs(idx[:, None] - idx[None, :])
+
+
+def macro(n_sites=11, scale=0.8):
+    """Two well separated Gaussians +-scale * 1 with an AR(1) covariance (exact CMI known)."""
+    return MacrostateMixture(0.3 * chain_cov(n_sites), scale * np.ones(n_sites))
+
+
+def test_registered_and_sklearn_params():
+    assert plugins.get("cmi", "mixture") is MixtureCMI is mp.MixtureCMI
+    est = MixtureCMI(n_components=3, covariance_type="lowrank", n_factors=2)
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and twin is not est
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(n_components=0), "n_components=0 must be a positive integer"),
+    (dict(covariance_type="tied"), "covariance_type='tied'"),
+    (dict(shrinkage=2.0), "shrinkage=2.0"),
+    (dict(reg=-1.0), "reg=-1.0 must be a number >= 0"),
+    (dict(mode="both"), "mode='both'"),
+    (dict(n_mc=1), "n_mc=1 must be >= 2"),
+    (dict(test_fraction=1.5), r"test_fraction=1.5 must be a number in \(0, 1\)"),
+])
+def test_parameter_errors_name_the_parameter(bad, match):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match=match):
+        MixtureCMI(**bad).estimate(X[:, :1], X[:, 2:], X[:, 1:2])
+
+
+def test_one_component_is_the_gaussian_cmi_of_the_fitted_covariance():
+    rng = np.random.default_rng(1)
+    cov = chain_cov(6)
+    X = rng.multivariate_normal(np.zeros(6), cov, size=4000)
+    est = MixtureCMI(n_components=1, covariance_type="full", shrinkage=None, reg=0.0,
+                     random_state=0)
+    res = est.evaluate(X[:, [0]], X[:, 3:], X[:, 1:3])
+    fitted = est.model_.covariances[0]
+    assert res.stderr == 0.0
+    assert res.value == pytest.approx(exact_cmi(fitted, [0], [3, 4, 5], [1, 2]), abs=1e-10)
+    np.testing.assert_allclose(fitted, np.cov(X, rowvar=False), atol=1e-12)
+    # an AR(1) chain is Markov: I(A;C|B) = 0 within the sampling error of the fit
+    assert abs(res.value) < 0.005
+
+
+def test_model_cmi_of_a_two_component_mixture_is_close_to_exact():
+    mix = macro()
+    X0 = mix.sample(6000, 2)
+    lat = Lattice((11,))
+    regions = [lat.regions((5,), r) for r in (1, 2, 3)]
+    est = MixtureCMI(n_components=2, random_state=0)
+    got = est.evaluate_path(X0, None, "linear", [0.3, 0.6], regions, lat)
+    exact = mixture_cmi_path(mix.model, "linear", [0.3, 0.6], regions, n_mc=40_000,
+                             random_state=5)
+    for t in (0.3, 0.6):
+        for g, e in zip(got[t], exact[t], strict=True):
+            assert abs(g.value - e.value) < 0.01 + 4 * (g.stderr + e.stderr), (t, g, e)
+    assert est.model_.n_components == 2 and est.features_.tolist() == list(range(11))
+    assert max(r.value for r in exact[0.6]) > 0.04  # the case is not trivially 0
+
+
+def test_plugin_estimate_averages_held_out_noised_rows():
+    mix = macro()
+    X0 = mix.sample(3000, 3)
+    noise = np.random.default_rng(4).normal(size=X0.shape)
+    lat = Lattice((11,))
+    regions = [lat.regions((5,), 1)]
+    est = MixtureCMI(n_components=2, mode="plugin", test_fraction=0.25, random_state=0)
+    res = est.evaluate_path(X0, noise, "linear", [0.5], regions, lat)[0.5][0]
+    assert res.n_samples == 750 and est.n_samples_fit_ == 2250
+    exact = mix.cmi("linear", 0.5, regions[0].A, regions[0].C, regions[0].B, n_mc=40_000)[0]
+    assert abs(res.value - exact) < 0.01 + 4 * res.stderr, (res, exact)
+    with pytest.raises(ValueError, match="noise must be"):
+        est.evaluate_path(X0, None, "linear", [0.5], regions, lat)
+
+
+def test_through_the_probe_and_the_scan():
+    mix = macro()
+    X0 = mix.sample(3000, 5)
+    probe = mp.MarkovProbe(lattice_shape=(11,), radii=[1, 2], t=0.4,
+                           cmi=MixtureCMI(n_components=2, n_mc=4000), random_state=0)
+    assert probe.supports_path()
+    cells = probe.fit_path(X0, [0.4, 0.7])
+    assert set(cells) == {0.4, 0.7} and len(cells[0.4]["rows"]) == 2
+    scan = mp.PhaseScan(lattice_shape=(11,), times=[0.4, 0.7], radii=[1, 2],
+                        cmi="mixture", random_state=0).fit(X0)
+    assert scan.results_.shape[0] == 4 and np.isfinite(scan.results_.value).all()
+    # the per-time route (evaluate_regions on the noised data) agrees with the path route
+    probe.fit(X0)
+    want = mixture_cmi_path(mix.model, "linear", [0.4], probe._regions(probe.lattice_, np.array(
+        [1, 2]))[0][1][:2], n_mc=20_000, random_state=1)[0.4]
+    for got, exact in zip(probe.cmi_, want, strict=True):
+        assert abs(got - exact.value) < 0.015, (probe.cmi_, want)
+
+
+def test_fit_uses_only_the_columns_of_the_regions():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(500, 5))
+    X[:, 4] = 1.0  # a constant column outside every region
+    est = MixtureCMI(n_components=1, random_state=0)
+    res = est.evaluate_regions(X, [Regions(np.array([0]), np.array([1]), np.array([2, 3]))])
+    assert est.features_.tolist() == [0, 1, 2, 3] and np.isfinite(res[0].value)
+    assert isinstance(est.model_, GaussianMixtureModel)
