@@ -2,8 +2,10 @@
 
 Each cell is one JSON file written atomically (temporary file + ``os.replace``),
 so an interrupted scan keeps every finished cell and a restart recomputes only
-the rest. The key hashes the data and every parameter that changes a result;
-a changed parameter selects a fresh directory.
+the rest. A cell that cannot be read back -- truncated, not JSON, or valid JSON
+of the wrong shape (the cache's ``validate`` says which) -- is recomputed. The
+key hashes the data and every parameter that changes a result; a changed
+parameter selects a fresh directory.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .outdir import atomic_path
 
 
 def canonical(obj: Any) -> Any:
@@ -49,9 +53,15 @@ def cache_key(X: np.ndarray, params: dict[str, Any]) -> str:
 
 
 class CellCache:
-    """Finished cells of one scan under ``root/<key>/``; ``root=None`` keeps nothing."""
+    """Finished cells of one scan under ``root/<key>/``; ``root=None`` keeps nothing.
 
-    def __init__(self, root: str | os.PathLike | None, key: str, params: dict[str, Any]):
+    ``validate(payload) -> bool`` (optional) says whether a cell read back has
+    the expected shape; a cell it rejects is treated as missing (recomputed).
+    """
+
+    def __init__(self, root: str | os.PathLike | None, key: str, params: dict[str, Any],
+                 validate: Callable[[Any], bool] | None = None):
+        self.validate = validate
         self.dir = None if root is None else Path(root) / key
         if self.dir is not None:
             (self.dir / "cells").mkdir(parents=True, exist_ok=True)
@@ -63,15 +73,10 @@ class CellCache:
     def cell_name(t: float) -> str:
         return f"t={float(t):.10f}.json"
 
-    def _atomic_write(self, path: Path, payload: Any) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(canonical(payload), fh, allow_nan=True)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    @staticmethod
+    def _atomic_write(path: Path, payload: Any) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(canonical(payload), allow_nan=True))
 
     def load(self, t: float) -> dict | None:
         if self.dir is None:
@@ -80,9 +85,12 @@ class CellCache:
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text())
-        except (json.JSONDecodeError, OSError):
-            return None  # a damaged cell is recomputed
+            payload = json.loads(path.read_text())
+        except (ValueError, OSError):  # truncated, not JSON, not UTF-8: recomputed
+            return None
+        if self.validate is not None and not self.validate(payload):
+            return None  # valid JSON of the wrong shape: recomputed
+        return payload
 
     def save(self, t: float, payload: dict) -> None:
         if self.dir is not None:

@@ -11,6 +11,10 @@ Files written to ``out_dir``:
 - ``markov_length.png`` — xi(t) with error bars and CMI(t) per radius, window shaded
 - ``probe_curve.png`` — instead of the two above, for probes without a radius
 - ``summary.txt`` — a short human-readable summary
+
+Every file is written atomically (:func:`markovphase.outdir.atomic_path`): a
+full disk or a kill leaves the previous version of a file, never a truncated
+one.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from . import provenance
 from .cache import canonical
+from .outdir import atomic_path, write_text_atomic
 
 
 def _radius_free(scan) -> bool:
@@ -31,10 +36,12 @@ def _radius_free(scan) -> bool:
 def summary_text(scan, dataset=None) -> str:
     """A few lines: what was measured, by which estimator, and what it found."""
     ml = scan.markov_length_
+    n = getattr(scan, "n_samples_fit_", None)
+    shape = f"{n} samples x " if n is not None else ""
+    name = (dataset.name or "unnamed") if dataset is not None else "not named (pass dataset=)"
     head = [
         "markovphase phase scan",
-        f"dataset: {getattr(dataset, 'name', '?')} "
-        f"({scan.n_features_in_} features, lattice {scan.lattice_shape})",
+        f"dataset: {name} ({shape}{scan.n_features_in_} features, lattice {scan.lattice_shape})",
         f"probe: {scan.probe_name_}   estimator: {scan.cmi_label_ or '-'}   "
         f"path: {scan.path_.name}",
         f"cells: {scan.n_cells_computed_} computed, {scan.n_cells_cached_} from cache",
@@ -64,12 +71,26 @@ def summary_text(scan, dataset=None) -> str:
     w = scan.window_details_
     if scan.transition_window_ is None:
         lines.append(f"transition window: none found (peak of r={r0} at t={w['peak_time']}, "
-                     f"value {w['peak']:.4g} vs end-point baseline {w['baseline']:.4g})")
+                     f"value {w['peak']:.4g} vs end-point baseline {w['baseline']:.4g}): "
+                     "local denoisers of the scanned radii suffice along the whole path")
     else:
         lo, hi = scan.transition_window_
-        lines.append(f"transition window: t in [{lo:g}, {hi:g}] (peak at t={w['peak_time']:g}; "
-                     f"by CMI: {w['by_cmi']}, by Markov length: {w['by_xi']})")
+        lines.append(f"transition window: found, t in [{lo:g}, {hi:g}] (peak at "
+                     f"t={w['peak_time']:g}; by CMI: {w['by_cmi']}, by Markov length: "
+                     f"{w['by_xi']}): there a local denoiser of radius {r0} misses "
+                     "long-range information; outside it local denoisers suffice")
     return "\n".join(lines) + "\n"
+
+
+def _save(fig, path) -> None:
+    """Save and close a figure, atomically (the format follows the suffix)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)
 
 
 def plot_probe_curve(scan, path) -> None:
@@ -86,8 +107,7 @@ def plot_probe_curve(scan, path) -> None:
     ax.set_ylabel(f"{scan.probe_name_} probe value")
     ax.set_title(f"probe {scan.probe_name_!r} along the path")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_heatmap(scan, path) -> None:
@@ -112,8 +132,7 @@ def plot_heatmap(scan, path) -> None:
                  else f"{scan.probe_name_} probe value")
     fig.colorbar(im, ax=ax, label="nats (log scale; ≤ 0 blank)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_markov_length(scan, path) -> None:
@@ -160,8 +179,7 @@ def plot_markov_length(scan, path) -> None:
         if scan.peak_time_ is not None:
             ax.axvline(scan.peak_time_, color="tab:red", lw=0.8, ls="--")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dict[str, Path]:
@@ -172,8 +190,9 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
                else ("cmi_heatmap.png", "markov_length.png"))
     paths = {name: out / name for name in ("results.csv", "markov_length.csv", "results.json",
                                            *figures, "summary.txt")}
-    scan.results_.to_csv(paths["results.csv"], index=False)
-    scan.markov_length_.to_csv(paths["markov_length.csv"], index=False)
+    for name, table in (("results.csv", scan.results_), ("markov_length.csv", scan.markov_length_)):
+        with atomic_path(paths[name]) as tmp:
+            table.to_csv(tmp, index=False)
     doc = {
         **provenance.record(command=command),
         "estimator": scan.cmi_label_,
@@ -183,6 +202,8 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
             "name": dataset.name, "n_samples": dataset.n_samples,
             "lattice_shape": list(dataset.lattice_shape), "n_channels": dataset.n_channels,
             "periodic": dataset.periodic, "metadata": canonical(dataset.metadata)},
+        "n_samples": getattr(scan, "n_samples_fit_", None),
+        "content_key": getattr(scan, "content_key_", None),
         "transition_window": scan.transition_window_,
         "peak_time": scan.peak_time_,
         "window_details": canonical(scan.window_details_),
@@ -190,11 +211,11 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
         "results": canonical(scan.results_.to_dict(orient="records")),
         "markov_length": canonical(scan.markov_length_.to_dict(orient="records")),
     }
-    paths["results.json"].write_text(json.dumps(doc, indent=2, default=repr))
+    write_text_atomic(paths["results.json"], json.dumps(doc, indent=2, default=repr))
     if _radius_free(scan):
         plot_probe_curve(scan, paths["probe_curve.png"])
     else:
         plot_heatmap(scan, paths["cmi_heatmap.png"])
         plot_markov_length(scan, paths["markov_length.png"])
-    paths["summary.txt"].write_text(summary_text(scan, dataset))
+    write_text_atomic(paths["summary.txt"], summary_text(scan, dataset))
     return paths
