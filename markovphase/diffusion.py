@@ -37,9 +37,28 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .seeding import draw_seed
 
 
+def _not_a_time(t) -> bool:
+    """Booleans, text and ``None`` (also inside lists or object arrays) are not times."""
+    if t is None or isinstance(t, (bool, np.bool_, str, bytes)):
+        return True
+    if isinstance(t, np.ndarray):
+        return t.dtype == bool or (t.dtype.kind in "SUOV"
+                                   and any(_not_a_time(v) for v in t.ravel().tolist()))
+    if isinstance(t, (list, tuple)):
+        return any(_not_a_time(v) for v in t)
+    return False
+
+
 def check_time(t, name: str = "t") -> np.ndarray | float:
-    """Validate diffusion time(s): finite and in [0, 1]."""
-    arr = np.asarray(t, dtype=float)
+    """Validate diffusion time(s): real numbers (not booleans, text or None), finite, in
+    [0, 1]. Raises ``TypeError`` for what is not a number, ``ValueError`` outside [0, 1]."""
+    if _not_a_time(t):
+        raise TypeError(f"{name}={t!r} is not a time: expected a real number in [0, 1]")
+    try:
+        arr = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}={t!r} is not a time: expected a real number in [0, 1]"
+                        ) from None
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
         raise ValueError(f"{name}={t!r} is outside the path: expected values in [0, 1]")
     return float(arr) if arr.ndim == 0 else arr
@@ -51,6 +70,9 @@ def check_times(times, name: str = "times", increasing: bool = False) -> np.ndar
     With ``increasing=True`` the times must also be strictly increasing.
     Returns a float ndarray; raises ``ValueError`` naming ``name``.
     """
+    if _not_a_time(times):
+        raise TypeError(f"{name}={times!r} must be a non-empty sequence of times in [0, 1] "
+                        "(real numbers, not booleans or text)")
     try:
         seq = times if isinstance(times, (numbers.Real, np.ndarray)) else list(times)
         arr = np.atleast_1d(np.asarray(seq, dtype=float))
@@ -258,8 +280,8 @@ class ForwardDiffusion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         validate_data(self, X, dtype=np.float64)
-        if not isinstance(self.t, numbers.Real):
-            raise TypeError(f"t={self.t!r} must be a real number")
+        if not isinstance(self.t, numbers.Real) or isinstance(self.t, (bool, np.bool_)):
+            raise TypeError(f"t={self.t!r} is not a time: expected a real number in [0, 1]")
         check_time(self.t)
         self.path_ = resolve_path(self.path, self.schedule, "ForwardDiffusion")
         self.noise_seed_ = draw_seed(self.random_state)

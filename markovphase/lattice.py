@@ -158,6 +158,13 @@ class Lattice:
         """The largest distance from A to any site: ``B(max_radius)`` holds every other site."""
         return int(self.distances(site, patch).max())
 
+    def covering_radius(self) -> int:
+        """The smallest radius whose L-infinity ball around *every* site holds the whole
+        lattice: ``max(side - 1)`` on an open lattice, ``max(side // 2)`` on a periodic one.
+        A local operator of a larger radius sees nothing more."""
+        sides = np.asarray(self.shape)
+        return int((sides // 2 if self.periodic else sides - 1).max())
+
     def site_regions(self, site=None, radius: int = 1, patch: int = 1) -> Regions:
         """Site indices (flat, C-order) of A, B(radius) and C.
 

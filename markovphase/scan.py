@@ -4,7 +4,11 @@ Each time ``t`` is one *cell*: the probe is cloned, set to ``t`` and fitted
 (all radii at once, since they share the noised data). Cells run in parallel
 with joblib (any backend, dask included, via ``joblib.parallel_config``) and
 are written to the cache as they finish, so an interrupted scan resumes
-without recomputing finished cells.
+without recomputing finished cells. A probe in path mode (one run for every
+time, :meth:`~markovphase.probes.Probe.iter_path`) hands back its cells one by
+one; they are cached as they arrive too, and a rerun asks it only for the
+missing times. Data and parameters are checked before the first cell
+(:meth:`PhaseScan.content_key` runs the same checks without computing).
 
 Names are resolved once, in :meth:`PhaseScan.fit`: the probe and the CMI
 estimator from the plugin registry, the forward path from
@@ -16,24 +20,38 @@ registry), and the report reads the scan's labels (``probe_name_``,
 
 from __future__ import annotations
 
+import numbers
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import plugins, provenance
-from .cache import CellCache, cache_key
+from .cache import CellCache, cache_key, canonical
 from .diffusion import DEPRECATED, check_times, resolve_path
-from .probes.base import Probe, ScanSetting, cell_payload, scan_params
+from .probes.base import Probe, ScanSetting, cell_payload, is_cell_payload, scan_params
 from .probes.markov_length import markov_length_from_rows
 from .seeding import draw_seed
 
-__all__ = ["PhaseScan", "find_transition_window", "DEFAULT_TIMES"]
+__all__ = ["PhaseScan", "find_transition_window", "DEFAULT_TIMES", "check_nonnegative"]
 
 DEFAULT_TIMES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
+
+#: parameters that change how a scan runs, not what it finds (left out of its content key)
+RUN_ONLY_PARAMS = ("n_jobs", "verbose", "cache_dir")
+
+
+def check_nonnegative(value, name: str) -> float:
+    """``value`` as a float: a finite real number >= 0 (not a bool, text or NaN)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r} must be a finite real number >= 0")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={value!r} must be a finite real number >= 0")
+    return float(value)
 
 
 def _contiguous_around(mask: np.ndarray, i: int) -> tuple[int, int]:
@@ -65,8 +83,12 @@ def find_transition_window(times, cmi, stderr, xi=None, threshold: float = 0.5,
 
     Cells whose value is NaN (not estimable) are left out. Returns a dict:
     ``window`` ((t_lo, t_hi) or None), ``peak_time``, ``baseline``, ``peak``,
-    ``by_cmi``, ``by_xi`` (each (lo, hi) or None).
+    ``by_cmi``, ``by_xi`` (each (lo, hi) or None). ``threshold``, ``xi_factor``
+    and ``significance`` must be finite reals >= 0.
     """
+    threshold = check_nonnegative(threshold, "window_threshold")
+    xi_factor = check_nonnegative(xi_factor, "xi_factor")
+    significance = check_nonnegative(significance, "significance")
     times = np.asarray(times, float)
     c = np.asarray(cmi, float)
     se = np.nan_to_num(np.asarray(stderr, float), nan=0.0)
@@ -128,8 +150,8 @@ class PhaseScan(BaseEstimator):
     probe_params : dict or None, default=None
         Further probe parameters (override the ones above).
     window_threshold : float, default=0.5
-        Relative height above baseline that marks a transition
-        (see :func:`find_transition_window`).
+        Relative height above baseline that marks a transition, a finite
+        real >= 0 (see :func:`find_transition_window`).
     n_jobs : int or None, default=None
         Cells in parallel (joblib; honours ``joblib.parallel_config``).
     cache_dir : str, path or None, default=None
@@ -162,6 +184,10 @@ class PhaseScan(BaseEstimator):
         parameters, e.g. ``knn(k=8)``; ``None`` for probes without ``cmi``).
     path_ : DiffusionPath
     n_cells_computed_, n_cells_cached_ : int
+    n_samples_fit_ : int
+        Rows of ``X``.
+    content_key_ : str
+        :meth:`content_key` of the fit (data + every parameter that changes a result).
     cache_path_ : str or None
     """
 
@@ -197,17 +223,16 @@ class PhaseScan(BaseEstimator):
                    else clone(cmi).set_params(**self.cmi_params))
         return cmi
 
-    def _template(self, seed: int) -> BaseEstimator:
-        """The probe with the scan's setting: names resolved here, once."""
+    def _template(self, seed: int, path) -> tuple[BaseEstimator, str, str | None]:
+        """The probe with the scan's setting (names resolved here, once), its registered
+        name and the estimator's label."""
         spec = plugins.get("probe", self.probe) if isinstance(self.probe, str) else self.probe
         template = spec() if isinstance(spec, type) else clone(spec)
-        self.probe_name_ = plugins.describe("probe", spec)
         accepted = template.get_params(deep=False)
         cmi = self._resolve_cmi() if "cmi" in accepted else None
-        self.cmi_label_ = None if cmi is None else plugins.describe("cmi", cmi)
         setting = ScanSetting(lattice_shape=self.lattice_shape, radii=self.radii,
                               sites=self.sites, patch=self.patch, n_channels=self.n_channels,
-                              periodic=self.periodic, path=self.path_, cmi=cmi,
+                              periodic=self.periodic, path=path, cmi=cmi,
                               random_state=seed)
         params = (template.scan_params(setting) if isinstance(template, Probe)
                   else scan_params(template, setting))
@@ -218,36 +243,87 @@ class PhaseScan(BaseEstimator):
                              f"{type(template).__name__}; it takes {sorted(accepted)}")
         if "random_state" in accepted:
             params["random_state"] = seed
-        return template.set_params(**params)
+        return (template.set_params(**params), plugins.describe("probe", spec),
+                None if cmi is None else plugins.describe("cmi", cmi))
+
+    def _plan(self, X: np.ndarray) -> SimpleNamespace:
+        """Every check of :meth:`fit` on validated rows ``X``, and the keys; computes no cell."""
+        check_nonnegative(self.window_threshold, "window_threshold")
+        times = check_times(self.times, "times", increasing=True)
+        path = resolve_path(self.path, self.schedule, "PhaseScan")
+        seed = draw_seed(self.random_state)
+        template, probe_name, cmi_label = self._template(seed, path)
+        if isinstance(template, Probe):
+            template.check_input(X)  # bad radii, too few samples, ...: before any work
+        cache_params = {"probe": template, "markovphase": provenance.version() or "0"}
+        params = {k: v for k, v in self.get_params(deep=False).items()
+                  if k not in RUN_ONLY_PARAMS}
+        params.update(times=times.tolist(), probe=canonical(template))
+        data_key = cache_key(X, {})
+        return SimpleNamespace(
+            times=times, path=path, template=template, probe_name=probe_name,
+            cmi_label=cmi_label, cache_params=cache_params,
+            cache_key=cache_key(X, cache_params), key=cache_key(X, params),
+            info={"data": data_key, "n_samples": int(X.shape[0]),
+                  "n_features": int(X.shape[1]), "params": canonical(params)})
+
+    def content_key(self, X) -> tuple[str, dict]:
+        """Check ``X`` and every parameter as :meth:`fit` does, computing nothing.
+
+        Returns ``(key, info)``: the key hashes the data and every parameter
+        that changes a result (not ``n_jobs``, ``verbose``, ``cache_dir``);
+        ``info`` has the data's own key (``data``), its shape and the canonical
+        parameters (``params``) -- what a report folder's manifest records
+        (:class:`markovphase.outdir.OutputDir`). With ``random_state=None`` (or
+        a ``RandomState``) every call draws a new seed, hence a new key.
+        Raises what :meth:`fit` would raise on bad input.
+        """
+        plan = self._plan(check_array(X, dtype=np.float64))
+        return plan.key, plan.info
 
     def fit(self, X, y=None):
-        """Run the probe at every time in ``times`` on the clean samples ``X``."""
+        """Run the probe at every time in ``times`` on the clean samples ``X``.
+
+        Everything is checked before the first cell; finished cells are cached
+        (``cache_dir``) as they arrive, in path mode too.
+        """
         X = validate_data(self, X, dtype=np.float64)
-        times = check_times(self.times, "times", increasing=True)
-        self.path_ = resolve_path(self.path, self.schedule, "PhaseScan")
-        seed = draw_seed(self.random_state)
-        template = self.probe_ = self._template(seed)
-        key_params = {"probe": template, "markovphase": provenance.version() or "0"}
-        cache = CellCache(self.cache_dir, cache_key(X, key_params), key_params)
+        plan = self._plan(X)
+        times, template = plan.times, plan.template
+        self.path_, self.probe_ = plan.path, template
+        self.probe_name_, self.cmi_label_ = plan.probe_name, plan.cmi_label
+        self.n_samples_fit_, self.content_key_ = int(X.shape[0]), plan.key
+        cache = CellCache(self.cache_dir, plan.cache_key, plan.cache_params,
+                          validate=is_cell_payload)
         self.cache_path_ = None if cache.dir is None else os.fspath(cache.dir)
         cells = {float(t): cache.load(t) for t in times}
         todo = [t for t, payload in cells.items() if payload is None]
         self.n_cells_cached_ = len(times) - len(todo)
         self.n_cells_computed_ = len(todo)
-        if todo and isinstance(template, Probe) and template.supports_path():
-            # one run for every time (e.g. a t-conditioned network); cells saved after it
-            for t, payload in clone(template).fit_path(X, todo).items():
-                cache.save(t, payload)
-                cells[float(t)] = payload
-        elif todo:
-            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
-                delayed(_fit_cell)(template, X, t) for t in todo
-            )
-            from tqdm.auto import tqdm
+        from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(times), initial=self.n_cells_cached_, desc="phase scan",
-                       unit="cell", disable=not self.verbose)
-            with bar:
+        bar = tqdm(total=len(times), initial=self.n_cells_cached_, desc="phase scan",
+                   unit="cell", disable=not self.verbose or not todo)
+        with bar:
+            if todo and isinstance(template, Probe) and template.supports_path():
+                # one run for every time (e.g. a t-conditioned network); cached as they arrive
+                by_name = {cache.cell_name(t): t for t in todo}
+                for t, payload in clone(template).iter_path(X, todo):
+                    key = by_name.get(cache.cell_name(t))
+                    if key is None:
+                        raise ValueError(f"probe {plan.probe_name!r} returned t={t!r}, which "
+                                         f"the scan did not ask for ({len(todo)} times)")
+                    cache.save(key, payload)
+                    cells[key] = payload
+                    bar.update()
+                missing = [t for t in todo if cells[t] is None]
+                if missing:
+                    raise ValueError(f"probe {plan.probe_name!r} returned no cell for "
+                                     f"t={missing}; the finished ones are cached")
+            elif todo:
+                jobs = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
+                    delayed(_fit_cell)(template, X, t) for t in todo
+                )
                 for t, payload in jobs:
                     cache.save(t, payload)  # written as it finishes
                     cells[t] = payload

@@ -324,18 +324,31 @@ class LocalitySchedule:
 
         ``allowed_radii``, when given, overrides the file's and is checked too.
         """
-        text = source
+        text, where = source, ""
         if isinstance(source, os.PathLike) or (isinstance(source, str)
                                                and not source.lstrip().startswith("{")):
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
+            where = f"schedule file {os.fspath(source)!r}: "
+            try:
+                with open(source, encoding="utf-8") as fh:
+                    text = fh.read()
+            except UnicodeDecodeError as exc:
+                raise ScheduleError(f"{where}not UTF-8 JSON text (byte {exc.start} is "
+                                    f"{exc.object[exc.start:exc.start + 1]!r})") from None
+            except OSError as exc:
+                raise ScheduleError(f"{where}cannot be read ({exc.strerror or exc}); expected "
+                                    "a JSON schedule file") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ScheduleError(f"not valid JSON: {exc}") from None
+            raise ScheduleError(f"{where}not valid JSON: {exc}") from None
         if allowed_radii is not None and isinstance(data, dict):
             data = {**data, "allowed_radii": list(allowed_radii)}
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            if not where:
+                raise
+            raise ScheduleError(f"{where}{exc}") from None
 
     def __str__(self) -> str:
         parts = [f"[{lo:g}, {hi:g}{']' if hi == 1 else ')'}: "

@@ -8,12 +8,19 @@ The estimator contract (what a probe may ask of an estimator):
   sample matrix (estimators override it to share work);
 * ``evaluate_path(X0, noise, path, times, regions, lattice)`` -- optional: every
   time of a forward path in one run (e.g. one t-conditioned network);
-  :meth:`CMIEstimator.supports_path` says whether the estimator has it.
+  :meth:`CMIEstimator.supports_path` says whether the estimator has it;
+  ``iter_path`` (same arguments) yields ``(t, results)`` as each time is
+  finished (default: the items of ``evaluate_path``), so a scan can cache
+  every time as it arrives.
+
+Inputs are checked by :func:`as_2d`: finite, and no larger than
+:data:`MAX_ABS` in absolute value (squares of larger values overflow float64
+in covariances and distances).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -85,8 +92,27 @@ def result_from_terms(terms: np.ndarray, n_samples: int | None = None) -> CMIRes
                      len(d) if n_samples is None else n_samples)
 
 
+#: largest absolute value accepted: squares and sums of squares of n <= 1e100 rows stay finite
+MAX_ABS = 1e100
+
+
+def check_scale(a: np.ndarray, name: str) -> None:
+    """Refuse values whose squares overflow float64 (``|a| > MAX_ABS``).
+
+    I(A;C|B) does not depend on the scale of the variables, but covariances
+    and sums of squares of values near 1e154 and above overflow to inf and
+    would silently give 0 or NaN; such data must be rescaled first.
+    """
+    top = float(np.max(np.abs(a))) if a.size else 0.0
+    if top > MAX_ABS:
+        raise ValueError(f"{name} has values up to {top:.3g} in absolute value; expected at most "
+                         f"{MAX_ABS:g} (their squares overflow float64): divide {name} by its "
+                         "standard deviation first (CMI does not depend on the scale)")
+
+
 def as_2d(arr, name: str) -> np.ndarray:
-    """``arr`` as a finite float64 2-D array (a 1-D array becomes one column)."""
+    """``arr`` as a finite float64 2-D array (a 1-D array becomes one column), with
+    values no larger than :data:`MAX_ABS` in absolute value (:func:`check_scale`)."""
     a = np.asarray(arr, dtype=np.float64)
     if a.ndim == 1:
         a = a[:, None]
@@ -95,6 +121,7 @@ def as_2d(arr, name: str) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         bad = int(np.count_nonzero(~np.isfinite(a)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s); expected finite numbers")
+    check_scale(a, name)
     return a
 
 
@@ -194,6 +221,22 @@ class CMIEstimator(BaseEstimator):
         raise NotImplementedError(f"{type(self).__name__} has no path mode: estimate each time "
                                   "with evaluate_regions")
 
+    def iter_path(self, X0, noise, path, times, regions: Sequence[Regions],
+                  lattice: Lattice | None = None) -> Iterator[tuple[float, list[CMIResult]]]:
+        """Yield ``(t, [CMIResult per region])`` for every ``t`` in ``times`` as it is finished.
+
+        Optional, like :meth:`evaluate_path` (same arguments). Default: the
+        results of :meth:`evaluate_path` in the order of ``times`` (all at the
+        end); an estimator whose times finish one by one overrides it so that
+        a scan can cache each time as it arrives.
+        """
+        res = self.evaluate_path(X0, noise, path, times, regions, lattice)
+        for t in times:
+            yield float(t), res[float(t)]
+
     def supports_path(self) -> bool:
-        """Whether :meth:`evaluate_path` is implemented (one run serves every time)."""
-        return type(self).evaluate_path is not CMIEstimator.evaluate_path
+        """Whether :meth:`evaluate_path` (or :meth:`iter_path`) is implemented (one run
+        serves every time)."""
+        cls = type(self)
+        return (cls.evaluate_path is not CMIEstimator.evaluate_path
+                or cls.iter_path is not CMIEstimator.iter_path)

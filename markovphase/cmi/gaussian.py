@@ -77,6 +77,8 @@ class GaussianCMI(CMIEstimator):
     """
 
     has_pointwise = True
+    #: a sample covariance needs at least 3 rows to have a bias-corrected log-det
+    min_samples = 3
 
     def __init__(
         self, bias_correction: bool = True, ridge: float = 0.0, drop_constant: bool = False
@@ -91,7 +93,8 @@ class GaussianCMI(CMIEstimator):
             raise ValueError(f"ridge={self.ridge!r} must be a non-negative number")
 
     def _check(self, A, C, B):
-        return check_triple(A, C, B, min_samples=3, allow_constant=bool(self.drop_constant))
+        return check_triple(A, C, B, min_samples=self.min_samples,
+                            allow_constant=bool(self.drop_constant))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """Hook for subclasses (the copula estimator maps to normal scores)."""

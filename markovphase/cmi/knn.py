@@ -32,6 +32,7 @@ Digamma of the integer counts comes from a table ``ψ(0..n)``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -271,6 +272,12 @@ class KNNCMI(CMIEstimator):
     """
 
     has_pointwise = True
+
+    @property
+    def min_samples(self) -> int:
+        """Samples needed: more than ``k`` (each sample needs ``k`` neighbours)."""
+        k = self.k
+        return int(k) + 1 if isinstance(k, numbers.Integral) and k >= 1 else 2
 
     def __init__(
         self,

@@ -38,7 +38,7 @@ over-fitted (negative CMI at t = 0.1).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -212,7 +212,19 @@ class MixtureCMI(CMIEstimator):
         moved analytically to each ``t``. ``mode="model"`` draws ``n_mc``
         clean rows from it once and noises them along the path (the same rows
         at every t); ``"plugin"`` averages over the held-out rows of
-        ``path.noise(X0, t, noise)``. Returns ``{t: [CMIResult per region]}``.
+        ``path.noise(X0, t, noise)``. Returns ``{t: [CMIResult per region]}``,
+        the items of :meth:`iter_path`.
+        """
+        return dict(self.iter_path(X0, noise, path, times, regions, lattice))
+
+    def iter_path(self, X0, noise, path, times, regions: Sequence[Regions],
+                  lattice: Lattice | None = None) -> Iterator[tuple[float, list[CMIResult]]]:
+        """Yield ``(t, [CMIResult per region])`` for each ``t`` of ``times`` as it is done.
+
+        One fit, then one time after the other (see :meth:`evaluate_path`).
+        The value at ``t`` depends only on the fit, the Monte Carlo (or
+        held-out) rows and ``t``, not on the other times asked for, so a scan
+        resumed with only its missing times gives the same numbers.
         """
         from tqdm.auto import tqdm
 
@@ -239,5 +251,5 @@ class MixtureCMI(CMIEstimator):
             if noise.shape != X0.shape:
                 raise ValueError(f"noise has shape {noise.shape}; expected X0's {X0.shape}")
             Xe, Ze = X0[eval_rows][:, features], noise[eval_rows][:, features]
-        return {t: self._cmi(model.noised(p, t), local, p.noise(Xe, t, Ze))
-                for t in tqdm(times, desc="mixture CMI", disable=not self.verbose)}
+        for t in tqdm(times, desc="mixture CMI", disable=not self.verbose):
+            yield t, self._cmi(model.noised(p, t), local, p.noise(Xe, t, Ze))

@@ -9,7 +9,15 @@ import numpy as np
 from ._util import check_positive_int, md5_file, parse_shape, resolve_path
 from .base import Dataset
 
-__all__ = ["load_npz", "from_array"]
+__all__ = ["load_npz", "from_array", "MissingArrayError"]
+
+
+class MissingArrayError(KeyError, ValueError):
+    """A ``.npz`` archive has no array of the requested name (a ``KeyError`` and a
+    ``ValueError``, so the command line reports it in one line)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 def _spatial_shape(X: np.ndarray, lattice_shape, n_channels: int, name: str) -> tuple[int, ...]:
@@ -179,9 +187,9 @@ def load_npz(
     ------
     FileNotFoundError
         The file does not exist.
-    KeyError
-        ``key`` (or a non-default ``target_key``) is not in the archive; the
-        message lists the keys there.
+    MissingArrayError
+        (a ``KeyError`` and a ``ValueError``) ``key`` (or a non-default
+        ``target_key``) is not in the archive; the message lists the keys there.
     ValueError
         Not a NumPy file, bad shapes, NaN or inf, wrong target length.
     """
@@ -206,7 +214,7 @@ def load_npz(
         with loaded:
             keys = list(loaded.files)
             if key not in keys:
-                raise KeyError(f"{path} has no array {key!r} (key=); it has {keys}")
+                raise MissingArrayError(f"{path} has no array {key!r} (key=); it has {keys}")
             try:
                 X = loaded[key]
                 if target_key is not None:
@@ -215,9 +223,11 @@ def load_npz(
                     elif target_key == "y":
                         target_key = None
                     else:
-                        raise KeyError(
+                        raise MissingArrayError(
                             f"{path} has no array {target_key!r} (target_key=); it has {keys}"
                         )
+            except MissingArrayError:
+                raise
             except ValueError as exc:  # object arrays need pickle
                 raise ValueError(f"{path}: cannot read {key!r} without pickle ({exc})") from None
         used_key = key

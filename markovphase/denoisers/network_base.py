@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -141,7 +142,12 @@ class NetworkDenoiser(BaseDenoiser):
         """
         X = self._fit_common(X)
         self._validate_params()
-        self._radius()
+        radius, top = self._radius(), self.lattice_.covering_radius()
+        if radius is not None and radius > top:
+            raise ValueError(
+                f"radius={radius} is too large for the lattice {self.lattice_.shape} of "
+                f"{self.lattice_.n_features} feature(s): radius {top} already sees every site; "
+                f"use radius <= {top} (or GlobalDenoiser)")
         rng = check_random_state(self.random_state)
         seed = draw_seed(rng)
         self.device_ = str(resolve_device(self.device))
@@ -308,7 +314,19 @@ class NetworkDenoiser(BaseDenoiser):
         A file written before the forward path was named ``path`` (its
         ``schedule`` parameter) loads with that value as ``path``.
         """
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # not a torch file, truncated, or unsafe content
+            raise ValueError(f"{os.fspath(path)!r} is not a model file written by "
+                             f"{cls.__name__}.save ({type(exc).__name__} while reading it)"
+                             ) from None
+        missing = ({"class", "params", "fitted", "lattice", "state_dict"} - set(payload)
+                   if isinstance(payload, dict) else None)
+        if missing is None or missing:
+            raise ValueError(f"{os.fspath(path)!r} is not a model file written by "
+                             f"{cls.__name__}.save (missing: {sorted(missing or ['all'])})")
         if payload.get("class") != cls.__name__:
             raise ValueError(f"{path!r} holds a {payload.get('class')!r}, not a {cls.__name__}")
         params = json.loads(payload["params"])

@@ -45,8 +45,11 @@ class ModelStore:
         stem = self.stem(est, X, center)
         weights, mean = stem.with_suffix(".pt"), stem.with_suffix(".mean.npy")
         if weights.exists() and (mean.exists() or not center):
-            inner = type(est).load(weights, device="cpu")
-            return CenteredDenoiser.from_fitted(inner, np.load(mean)) if center else inner
+            try:
+                inner = type(est).load(weights, device="cpu")
+                return CenteredDenoiser.from_fitted(inner, np.load(mean)) if center else inner
+            except (ValueError, OSError, EOFError):  # a damaged file: trained again below
+                pass
         wrap = (CenteredDenoiser(est) if center else est).fit(X)
         stem.parent.mkdir(parents=True, exist_ok=True)
         tmp = stem.with_suffix(".pt.tmp")

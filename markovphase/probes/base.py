@@ -11,8 +11,21 @@ A probe is a scikit-learn estimator that measures, at one diffusion time
   ``r`` (int, or ``None`` for radius-free probes), ``value`` and ``stderr``;
 * :meth:`Probe.markov_length_record` -- the Markov length of the fitted cell
   (default: :func:`~markovphase.probes.markov_length.markov_length_from_rows`);
-* path mode, optional: :meth:`Probe.supports_path` and :meth:`Probe.fit_path`
-  serve every time of the scan in one run.
+* :meth:`Probe.check_input` -- optional: refuse data or parameters the probe
+  cannot use *before* any cell is computed (the scan calls it once, up front);
+* path mode, optional: :meth:`Probe.supports_path` and :meth:`Probe.iter_path`
+  (or :meth:`Probe.fit_path`) serve every time of the scan in one run.
+  ``iter_path(X, times)`` yields ``(t, payload)`` as each time is finished:
+  the scan caches every cell as it arrives, so an interrupted path-mode scan
+  keeps what was finished, and a rerun asks the probe only for the missing
+  times. A probe that can only deliver all times at the end implements
+  ``fit_path`` (a dict); the default ``iter_path`` yields its items. The value
+  at a time must not depend on which other times are asked for (a resumed
+  scan then equals an uninterrupted one).
+
+A cell payload is ``{"rows": [row, ...], "markov_length": {...}}``
+(:func:`cell_payload`); :func:`is_cell_payload` says whether an object read
+back from a cache has that shape.
 
 Probes registered through ``markovphase_register_probes`` subclass
 :class:`Probe`; a plain estimator with ``fit``/``results_`` still works in a
@@ -22,6 +35,7 @@ scan, with the defaults (no path mode, Markov length from its rows).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -31,7 +45,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..lattice import Lattice
 from .markov_length import markov_length_from_rows
 
-__all__ = ["Probe", "ScanSetting", "scan_params", "cell_payload", "check_radii", "as_sites"]
+__all__ = ["Probe", "ScanSetting", "scan_params", "cell_payload", "is_cell_payload",
+           "check_radii", "as_sites", "short_repr"]
 
 
 @dataclass(frozen=True)
@@ -92,16 +107,41 @@ class Probe(BaseEstimator):
         check_is_fitted(self)
         return markov_length_from_rows(self.results_)
 
+    def check_input(self, X) -> None:
+        """Raise ``ValueError``/``TypeError`` for data ``X`` (clean rows) or parameters this
+        probe cannot use, without computing anything.
+
+        A scan calls it once before its first cell, so a bad radius or too few
+        samples are refused before any work (and before a cache folder is
+        made). Default: nothing; ``fit`` still validates everything itself.
+        """
+
     def supports_path(self) -> bool:
-        """Whether :meth:`fit_path` serves every time of a scan in one run."""
+        """Whether :meth:`iter_path` (or :meth:`fit_path`) serves every time of a scan in
+        one run."""
         return False
 
     def fit_path(self, X, times) -> dict[float, dict]:
         """Cell payloads ``{t: {"rows": ..., "markov_length": ...}}`` for every time.
 
-        Only for probes whose :meth:`supports_path` is true.
+        Only for probes whose :meth:`supports_path` is true. Default: collects
+        :meth:`iter_path`; a probe overrides one of the two.
         """
-        raise NotImplementedError(f"{type(self).__name__} has no path mode")
+        if type(self).iter_path is Probe.iter_path:
+            raise NotImplementedError(f"{type(self).__name__} has no path mode")
+        return {float(t): payload for t, payload in self.iter_path(X, times)}
+
+    def iter_path(self, X, times) -> Iterator[tuple[float, dict]]:
+        """Yield ``(t, payload)`` for every time in ``times`` as soon as it is finished.
+
+        Only for probes whose :meth:`supports_path` is true. A scan caches each
+        cell when it arrives (so an interruption loses only unfinished times)
+        and asks only for the times it has not cached. Default: the items of
+        :meth:`fit_path` (all at the end).
+        """
+        if type(self).fit_path is Probe.fit_path:
+            raise NotImplementedError(f"{type(self).__name__} has no path mode")
+        yield from self.fit_path(X, times).items()
 
 
 def cell_payload(probe: BaseEstimator) -> dict:
@@ -111,15 +151,78 @@ def cell_payload(probe: BaseEstimator) -> dict:
     return {"rows": probe.results_, "markov_length": record}
 
 
-def check_radii(radii) -> np.ndarray:
-    """A strictly increasing non-empty sequence of integers >= 0 (an int is one radius)."""
-    if isinstance(radii, numbers.Integral):
+def is_cell_payload(payload) -> bool:
+    """Whether ``payload`` has the shape of a scan cell (:func:`cell_payload`).
+
+    A dict with a non-empty list ``rows`` of dicts that each have ``r`` (an
+    integer or ``None``), ``value`` and ``stderr`` (numbers or ``None``), and
+    an optional dict ``markov_length``.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+        return False
+    if not payload["rows"] or not isinstance(payload.get("markov_length", {}), dict):
+        return False
+    number = (numbers.Real, type(None))
+    for row in payload["rows"]:
+        if not isinstance(row, dict) or not {"r", "value", "stderr"} <= set(row):
+            return False
+        r = row["r"]
+        if isinstance(r, bool) or not isinstance(r, (numbers.Integral, type(None))):
+            return False
+        if not isinstance(row["value"], number) or not isinstance(row["stderr"], number):
+            return False
+    return True
+
+
+def short_repr(values, limit: int = 6) -> str:
+    """A short readable form of a sequence for error messages (never every value).
+
+    ``range`` objects keep their ``range(a, b)`` form; longer sequences show
+    their first and last values and their length; numpy scalars print as
+    plain numbers.
+    """
+    if isinstance(values, range) or isinstance(values, (str, bytes)):
+        return repr(values)
+    try:
+        seq = list(values) if len(values) <= 10 * limit else None  # type: ignore[arg-type]
+    except TypeError:
+        return repr(values)
+    plain = lambda v: v.item() if isinstance(v, np.generic) else v  # noqa: E731
+    if seq is not None and len(seq) <= limit:
+        return repr([plain(v) for v in seq])
+    n = len(values)  # type: ignore[arg-type]
+    head = ", ".join(repr(plain(values[i])) for i in range(3))  # type: ignore[index]
+    return f"[{head}, ..., {plain(values[n - 1])!r}] ({n} values)"  # type: ignore[index]
+
+
+def check_radii(radii, below: int | None = None, where: str = "") -> np.ndarray:
+    """A strictly increasing non-empty sequence of integers >= 0 (an int is one radius).
+
+    With ``below``, every radius must be ``< below`` (e.g. the radius from
+    which C is empty); a ``range`` is checked against it before any value is
+    made, so ``range(1, 10**9)`` is refused at once. ``where`` is added to that
+    message (e.g. "around site (4, 4) of the lattice (8, 8)").
+    """
+    if isinstance(radii, numbers.Integral) and not isinstance(radii, bool):
         radii = [radii]
-    r = np.asarray(list(radii))
-    if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer) or np.any(r < 0):
+    if isinstance(radii, (str, bytes)) or not hasattr(radii, "__len__"):
         raise ValueError(f"radii={radii!r} must be a non-empty sequence of integers >= 0")
+    if below is not None and len(radii) and isinstance(radii, range):
+        top = radii[-1] if radii.step > 0 else radii[0]
+        if top >= below:
+            raise ValueError(f"radii={short_repr(radii)} reach {top}, but {where or 'here'} C is "
+                             f"empty from radius {below}: use radii < {below}")
+    r = np.asarray(list(radii))
+    if (r.ndim != 1 or r.size == 0 or r.dtype == bool or not np.issubdtype(r.dtype, np.integer)
+            or np.any(r < 0)):
+        raise ValueError(f"radii={short_repr(radii)} must be a non-empty sequence of "
+                         "integers >= 0")
     if np.any(np.diff(r) <= 0):
-        raise ValueError(f"radii={radii!r} must be strictly increasing")
+        raise ValueError(f"radii={short_repr(radii)} must be strictly increasing")
+    if below is not None and r.max() >= below:
+        raise ValueError(f"radii={short_repr(radii)} reach {int(r.max())}, but "
+                         f"{where or 'here'} C is empty from radius {below}: "
+                         f"use radii < {below}")
     return r.astype(int)
 
 

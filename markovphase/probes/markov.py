@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import plugins
-from ..cmi.base import CMIEstimator, CMIResult
+from ..cmi.base import CMIEstimator, CMIResult, check_scale
 from ..compat import moved_names
 from ..diffusion import DEPRECATED, check_time, fixed_noise, resolve_path
 from ..lattice import Lattice, Regions, resolve_lattice
@@ -34,6 +36,19 @@ def resolve_cmi(cmi, random_state=None) -> CMIEstimator:
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
         est.set_params(random_state=random_state)
     return est
+
+
+def _in_order(pairs, times: list[float]) -> Iterator:
+    """The results of ``(t, result)`` pairs, in the order of ``times`` (buffered)."""
+    got, it = {}, iter(pairs)
+    for t in times:
+        while t not in got:
+            try:
+                tt, res = next(it)
+            except StopIteration:
+                raise ValueError(f"the estimator's path run gave no result for t={t}") from None
+            got[float(tt)] = res
+        yield got.pop(t)
 
 
 class MarkovProbe(TransformerMixin, Probe):
@@ -112,15 +127,16 @@ class MarkovProbe(TransformerMixin, Probe):
         self.schedule = schedule
 
     # -- geometry -------------------------------------------------------------
+    def _check_radii(self, lattice: Lattice, sites: list) -> np.ndarray:
+        """The radii, each leaving C non-empty around every site (checked before any is made)."""
+        limits = [(lattice.max_radius(site, self.patch), site) for site in sites]
+        rmax, site = min(limits, key=lambda x: x[0])
+        return check_radii(self.radii, below=rmax,
+                           where=f"around site {site} of the lattice {lattice.shape}")
+
     def _regions(self, lattice: Lattice, radii) -> list[tuple[object, list[Regions]]]:
         out = []
         for site in as_sites(self.sites, lattice):
-            rmax = lattice.max_radius(site, self.patch)
-            if radii.max() >= rmax:
-                raise ValueError(
-                    f"radii={list(radii)} reach {radii.max()}, but around site {site} of the "
-                    f"lattice {lattice.shape} C is empty from radius {rmax}: use radii < {rmax}"
-                )
             regs = [lattice.regions(site, int(r), self.patch) for r in radii]
             A = regs[0].A
             rest = np.setdiff1d(np.arange(lattice.n_features), A)
@@ -178,18 +194,38 @@ class MarkovProbe(TransformerMixin, Probe):
             Clean samples (t = 0), flattened with channels last.
         """
         X = self._setup(X)
-        check_time(self.t)
         self._set_results(self._evaluate(self._noised(X), self.lattice_), n_samples=len(X))
         return self
+
+    def _check_setting(self, X: np.ndarray) -> tuple[Lattice, list, np.ndarray]:
+        """Lattice, sites and radii for the validated rows ``X``; refuses what cannot work
+        (a radius that empties C, fewer samples than the estimator needs, values whose
+        squares overflow) before anything is computed or stored."""
+        check_time(self.t)
+        est = resolve_cmi(self.cmi)
+        lattice = resolve_lattice(self.lattice_shape, self.n_channels, self.periodic,
+                                  X.shape[1])
+        sites = as_sites(self.sites, lattice)
+        radii = self._check_radii(lattice, sites)
+        need = max(2, int(getattr(est, "min_samples", 2)))
+        if len(X) < need:
+            raise ValueError(f"X has {len(X)} sample(s); MarkovProbe with cmi="
+                             f"{type(est).__name__} needs at least {need} (one sample carries "
+                             "no information about dependence)")
+        check_scale(X, "X")
+        return lattice, sites, radii
+
+    def check_input(self, X) -> None:
+        """Refuse ``X`` or parameters :meth:`fit` cannot use, computing nothing (probe
+        protocol): times outside [0, 1], radii that leave C empty, fewer samples than
+        the estimator needs, non-finite values or values whose squares overflow."""
+        self._check_setting(check_array(X, dtype=np.float64))
 
     def _setup(self, X) -> np.ndarray:
         """Validate ``X`` and the parameters; set the geometry, seeds and estimator."""
         X = self._prepare(X, reset=True)
         self.path_ = resolve_path(self.path, self.schedule, "MarkovProbe")
-        self.radii_ = check_radii(self.radii)
-        self.lattice_ = resolve_lattice(self.lattice_shape, self.n_channels, self.periodic,
-                                        X.shape[1])
-        self.sites_ = as_sites(self.sites, self.lattice_)
+        self.lattice_, self.sites_, self.radii_ = self._check_setting(X)
         rng = check_random_state(self.random_state)
         self._noise_seed = draw_seed(rng)
         self.estimator_ = resolve_cmi(self.cmi, draw_seed(rng))
@@ -235,24 +271,37 @@ class MarkovProbe(TransformerMixin, Probe):
     def fit_path(self, X, times) -> dict[float, dict]:
         """Scan-cell payloads for every time in ``times`` from one estimator run.
 
-        Uses the estimator's ``evaluate_path(X0, noise, path, times, regions,
-        lattice)`` (e.g. one t-conditioned network for the whole path), with the
-        same fixed noise per sample as :meth:`fit`. Returns ``{t: {"rows": ...,
-        "markov_length": ...}}`` as :class:`~markovphase.PhaseScan` caches them.
+        Returns ``{t: {"rows": ..., "markov_length": ...}}``, the items of
+        :meth:`iter_path`.
+        """
+        return dict(self.iter_path(X, times))
+
+    def iter_path(self, X, times) -> Iterator[tuple[float, dict]]:
+        """Yield ``(t, payload)`` for every time in ``times`` as each is finished.
+
+        Uses the estimator's ``iter_path`` where it has one (results per time
+        as they are ready), else its ``evaluate_path(X0, noise, path, times,
+        regions, lattice)`` (e.g. one t-conditioned network for the whole
+        path), with the same fixed noise per sample as :meth:`fit`. Several
+        sites advance together, one time at a time. Payloads are
+        ``{"rows": ..., "markov_length": ...}`` as :class:`~markovphase.PhaseScan`
+        caches them.
         """
         X = self._setup(X)
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
-        per_t: dict[float, list] = {float(t): [] for t in times}
+        times = [float(t) for t in times]
+        est = self.estimator_
+        runs = []
         for _, regs in self._regions(self.lattice_, self.radii_):
-            res = self.estimator_.evaluate_path(X, z, self.path_, [float(t) for t in times],
-                                                regs, self.lattice_)
-            for t in per_t:
-                per_t[t].append(res[t])
-        out = {}
-        for t, per_site in per_t.items():
+            if hasattr(est, "iter_path"):
+                pairs = est.iter_path(X, z, self.path_, times, regs, self.lattice_)
+            else:
+                res = est.evaluate_path(X, z, self.path_, times, regs, self.lattice_)
+                pairs = ((t, res[t]) for t in times)
+            runs.append(_in_order(pairs, times))
+        for t, *per_site in zip(times, *runs, strict=True):
             self._set_results(per_site, n_samples=len(X))
-            out[t] = {"rows": self.results_, "markov_length": self.markov_length_record()}
-        return out
+            yield t, {"rows": self.results_, "markov_length": self.markov_length_record()}
 
     def transform(self, X):
         """Per-sample (pointwise) CMI terms per radius on ``X`` noised to ``t``.
