@@ -71,18 +71,21 @@ def parse_floats(text: str, name: str) -> list[float]:
                                  param_hint=name) from None
 
 
-def parse_ints(text: str, name: str) -> list[int]:
-    """``"1,2,3"`` or ``"1:12"`` (inclusive) -> list of ints."""
+def parse_ints(text: str, name: str) -> list[int] | range:
+    """``"1,2,3"`` -> ``[1, 2, 3]``; ``"1:12"`` or ``"1:12:2"`` (stop included) -> a ``range``
+    (lazy: ``"1:99999999"`` allocates nothing; the library checks it against the lattice)."""
     try:
         if ":" in text:
             parts = [int(x) for x in text.split(":")]
+            if not 2 <= len(parts) <= 3 or (len(parts) == 3 and parts[2] <= 0):
+                raise ValueError
             start, stop = parts[0], parts[1]
             step = parts[2] if len(parts) > 2 else 1
-            return list(range(start, stop + 1, step))
+            return range(start, stop + 1, step)
         return [int(x) for x in text.split(",") if x.strip()]
     except (ValueError, IndexError):
-        raise click.BadParameter(f"{text!r}: expected a comma list or start:stop",
-                                 param_hint=name) from None
+        raise click.BadParameter(f"{text!r}: expected a comma list or start:stop[:step] of "
+                                 "integers (step > 0)", param_hint=name) from None
 
 
 def parse_pair(text: str, name: str) -> tuple[float, float]:

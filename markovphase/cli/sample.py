@@ -9,12 +9,16 @@ hook, like any plugin command.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pandas as pd
 
 from .. import experiment as ex
 from .. import provenance
+from ..outdir import check_writable_dir
 from ..sampling import METHODS, parse_time_spacing
+from ..schedule import LocalitySchedule
 from .params import (
     echo_warnings,
     library_errors,
@@ -41,6 +45,17 @@ def _tolerances(ctx, param, value):
     return tuple(tols) if len(tols) > 1 else tols[0]
 
 
+def _schedule_files(items) -> dict[str, LocalitySchedule]:
+    """``NAME=PATH`` items read and validated now, before any work (one line per bad file)."""
+    out = {}
+    for name, path in parse_kv(items, "--schedule", literal=False).items():
+        try:
+            out[name] = LocalitySchedule.from_json(Path(path))
+        except ValueError as exc:
+            raise click.BadParameter(f"{name}={path}: {exc}", param_hint="--schedule") from None
+    return out
+
+
 def experiment_config(opts: dict) -> ex.ExperimentConfig:
     """The :class:`ex.ExperimentConfig` of the parsed options of ``markovphase sample``."""
     return ex.ExperimentConfig(
@@ -52,7 +67,7 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
                                  opts["center"], opts["model_dir"]),
         schedules=ex.ScheduleConfig(opts["radius"], parse_pair(opts["window"], "--window"),
                                  opts["presets"] or ex.PRESETS,
-                                 parse_kv(opts["schedule_files"], "--schedule", literal=False)),
+                                 _schedule_files(opts["schedule_files"])),
         derivation=ex.DerivationConfig(
             opts["derive"], parse_kv(opts["scan_params"], "--scan"), opts["tolerance"],
             tuple(parse_ints(opts["gap_radii"], "--gap-radii")),
@@ -127,18 +142,22 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
                    "draws fresh sample sets from the same networks.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (tables, schedules, samples, figure, result.json).")
-@click.option("-v", "--verbose", count=True)
-def sample_command(out_dir, verbose, **opts):
+@click.option("-v", "--verbose", count=True,
+              help="More output (progress bars are on by default; -q turns them off).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def sample_command(out_dir, verbose, quiet, **opts):
     """Sample with locality schedules; report quality, FLOPs and wall time per schedule.
 
     \b
     markovphase sample --dataset mnist --data path=.../t10k-images-idx3-ubyte.gz \\
         --data crop=27 --denoiser-param epochs=5 --out sample-report/
     """
-    config = experiment_config(opts)
     command = provenance.command_line(program="markovphase")
     with echo_warnings(), library_errors():
-        res = ex.run_experiment(config, verbose=verbose, out_dir=out_dir, command=command)
+        config = experiment_config(opts)
+        check_writable_dir(out_dir, "--out")  # before minutes of training
+        res = ex.run_experiment(config, verbose=0 if quiet else max(1, verbose),
+                                out_dir=out_dir, command=command)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         click.echo(res["summary"].drop(columns=["schedule_text"]).to_string(index=False))
         click.echo("")

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from .. import plugins, provenance
+from ..outdir import OutputDir
+from ..probes.base import short_repr
 from .params import (
     dataset_options,
     echo_warnings,
@@ -27,9 +29,10 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
     name="scan",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
 )
-@click.option("--dataset", default="digits", show_default=True,
+@click.option("--dataset", default="macrostates", show_default=True,
               help="Registered dataset (see `markovphase datasets`); its parameters are further "
-                   "options, e.g. --path FILE --crop 27.")
+                   "options, e.g. --path FILE --crop 27. The default, two macrostates on a "
+                   "free field, has a transition window.")
 @click.option("--cmi", default="gaussian", show_default=True,
               help="CMI estimator (see `markovphase plugins`).")
 @click.option("--cmi-param", multiple=True, metavar="KEY=VALUE",
@@ -51,7 +54,7 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
 @click.option("--schedule", "old_schedule", default=None, hidden=True,
               type=click.Choice(FORWARD_PATHS),
               help="Deprecated spelling of --forward-path.")
-@click.option("--max-samples", type=int, default=None,
+@click.option("--max-samples", type=click.IntRange(min=1), default=None,
               help="Use at most this many samples (a seeded random subset).")
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
               help="Cells in parallel (joblib).")
@@ -61,18 +64,24 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
               type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--cache/--no-cache", default=True, show_default=True,
               help="Write finished cells to OUT/cache and resume from them.")
+@click.option("--force", is_flag=True,
+              help="Replace the report of a different scan in OUT (by default a folder holding "
+                   "another scan's report is refused; the same scan resumes).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii, site, patch,
                  forward_path, old_schedule, max_samples, n_jobs, seed, window_threshold,
-                 out_dir, cache, quiet):
+                 out_dir, cache, force, quiet):
     """Measure CMI(t, r), the Markov length and the transition window of a dataset.
+
+    Data and parameters are checked, and OUT is checked to be writable and not
+    to hold another scan's report, before any cell is computed.
 
     \b
     Examples:
-      markovphase scan                                   # digits, gaussian, ~seconds
-      markovphase scan --dataset mnist --path t10k-images-idx3-ubyte.gz --crop 27 \\
-                       --cmi gaussian --radii 1:12 --out mnist-report
+      markovphase scan                         # two macrostates: a window, ~seconds
+      markovphase scan --dataset mnist --crop 27 --cmi gaussian --radii 1:12 \\
+                       --out mnist-report
     """
     from ..datasets import load_dataset
     from ..scan import PhaseScan
@@ -85,27 +94,31 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
         with library_errors():
             loader = plugins.component("dataset", dataset)
             ds = load_dataset(loader, **dataset_options(loader.obj, dataset, list(ctx.args)))
-        X = ds.sample_rows(max_samples, seed)
-        site_t = None if site is None else tuple(parse_ints(site, "--site"))
-        if radii is None:
-            rmax = ds.lattice.max_radius(site_t, patch)
-            radius_list = list(range(1, min(12, rmax - 1) + 1))
-        else:
-            radius_list = parse_ints(radii, "--radii")
-        scan = PhaseScan(
-            lattice_shape=ds.lattice_shape, n_channels=ds.n_channels, periodic=ds.periodic,
-            times=parse_floats(times, "--times"), radii=radius_list, probe=probe, cmi=cmi,
-            cmi_params=parse_kv(cmi_param, "--cmi-param") or None,
-            probe_params=parse_kv(probe_param, "--probe-param") or None,
-            sites=site_t, patch=patch, path=forward_path, window_threshold=window_threshold,
-            n_jobs=n_jobs, cache_dir=str(Path(out_dir) / "cache") if cache else None,
-            random_state=seed, verbose=0 if quiet else 1,
-        )
-        click.echo(f"scanning {ds!r}: {len(X)} samples, times {list(scan.times)}, "
-                   f"radii {radius_list}, probe {probe}, cmi {cmi}", err=True)
-        with library_errors():
-            scan.fit(X)
-    command = provenance.command_line(program="markovphase")
-    paths = scan.write_report(out_dir, dataset=ds, command=command)
+            X = ds.sample_rows(max_samples, seed)
+            site_t = None if site is None else tuple(parse_ints(site, "--site"))
+            if radii is None:
+                rmax = ds.lattice.max_radius(site_t, patch)
+                radius_list = range(1, min(12, rmax - 1) + 1)
+            else:
+                radius_list = parse_ints(radii, "--radii")
+            scan = PhaseScan(
+                lattice_shape=ds.lattice_shape, n_channels=ds.n_channels, periodic=ds.periodic,
+                times=parse_floats(times, "--times"), radii=radius_list, probe=probe, cmi=cmi,
+                cmi_params=parse_kv(cmi_param, "--cmi-param") or None,
+                probe_params=parse_kv(probe_param, "--probe-param") or None,
+                sites=site_t, patch=patch, path=forward_path,
+                window_threshold=window_threshold, n_jobs=n_jobs,
+                cache_dir=str(Path(out_dir) / "cache") if cache else None,
+                random_state=seed, verbose=0 if quiet else 1,
+            )
+            key, info = scan.content_key(X)  # every check of fit; nothing computed
+            command = provenance.command_line(program="markovphase")
+            info.update(dataset=ds.name, command=command)
+            with OutputDir(out_dir, key, info, force=force, name="--out", force_hint="--force"):
+                click.echo(f"scanning {ds!r}: {len(X)} samples, times "
+                           f"{short_repr(scan.times)}, radii {short_repr(radius_list)}, probe "
+                           f"{probe}, cmi {cmi}", err=True)
+                scan.fit(X)
+                paths = scan.write_report(out_dir, dataset=ds, command=command)
     click.echo(paths["summary.txt"].read_text())
     click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")

@@ -15,6 +15,7 @@ def markovphase_register_datasets(register):
     from .arrays import load_npz
     from .digits import load_digits
     from .gaussian_field import load_gaussian_field
+    from .macrostates import load_macrostates
     from .mnist import load_mnist
     from .patches import load_image_patches
 
@@ -22,6 +23,7 @@ def markovphase_register_datasets(register):
     register("npz", load_npz)
     register("digits", load_digits)
     register("gaussian-field", load_gaussian_field)
+    register("macrostates", load_macrostates)
     register("image-patches", load_image_patches)
 
 
