@@ -7,8 +7,11 @@
   any work starts;
 * :class:`OutputDir` -- a report folder owned by one scan: a lock file against
   concurrent writers and a manifest recording which data and parameters the
-  folder holds, so that a second, different scan is refused (a rerun of the
-  same scan resumes; ``force=True`` replaces it).
+  report in the folder comes from, so that a second, different scan is refused
+  (a rerun of the same scan resumes; ``force=True`` replaces it). The manifest
+  is written (:meth:`OutputDir.commit`) once the scan has finished, just before
+  its report files: a scan refused or failed before that leaves the folder
+  as it was.
 
 Errors are ``ValueError`` (a folder in use or holding another scan) or
 ``OSError`` (a folder that cannot be written), with a message naming the
@@ -112,9 +115,11 @@ class OutputDir:
 
     Entering the context checks that ``path`` can be written, takes the lock
     file ``path/.markovphase.lock`` (refused while another live process holds
-    it; a lock left by a dead process is taken over), compares the manifest
-    ``path/.markovphase-scan.json`` with ``key`` and writes it. Leaving it
-    releases the lock.
+    it; a lock left by a dead process is taken over) and compares the manifest
+    ``path/.markovphase-scan.json`` (the scan whose report the folder holds)
+    with ``key``; with ``force`` the old manifest is removed. :meth:`commit`
+    writes the manifest of this scan: call it when the scan has finished, before
+    writing its report. Leaving the context releases the lock.
 
     Parameters
     ----------
@@ -197,13 +202,18 @@ class OutputDir:
             f"(it differs in {self._differences(held)}); use {self.force_hint} to replace it, "
             "or choose another folder")
 
+    def commit(self) -> None:
+        """Record that the folder now holds this scan's report (write the manifest)."""
+        write_text_atomic(self.manifest_path,
+                          json.dumps({"key": self.key, **self.info}, indent=2, default=repr))
+
     def __enter__(self) -> OutputDir:
         check_writable_dir(self.path, self.name)
         self._acquire()
         try:
             self.check_manifest()
-            write_text_atomic(self.manifest_path,
-                              json.dumps({"key": self.key, **self.info}, indent=2, default=repr))
+            if self.force:
+                self.manifest_path.unlink(missing_ok=True)
         except BaseException:
             self._release()
             raise

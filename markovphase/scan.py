@@ -249,6 +249,11 @@ class PhaseScan(BaseEstimator):
     def _plan(self, X: np.ndarray) -> SimpleNamespace:
         """Every check of :meth:`fit` on validated rows ``X``, and the keys; computes no cell."""
         check_nonnegative(self.window_threshold, "window_threshold")
+        n_jobs = self.n_jobs
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(
+                n_jobs, numbers.Integral) or n_jobs == 0):
+            raise ValueError(f"n_jobs={n_jobs!r} must be None or a non-zero integer (workers; "
+                             "-1: every core)")
         times = check_times(self.times, "times", increasing=True)
         path = resolve_path(self.path, self.schedule, "PhaseScan")
         seed = draw_seed(self.random_state)

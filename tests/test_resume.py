@@ -229,15 +229,25 @@ def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path):
     assert not (out / LOCK).exists()
 
 
+def test_a_failed_scan_leaves_the_folder_to_the_next_one(tmp_path):
+    out = tmp_path / "o"
+    code, text = _scan(out, "--cmi", "knn", "--cmi-param", "k=-3")  # fails in the first cell
+    assert code != 0 and "k=-3" in text
+    assert not (out / MANIFEST).exists() and not (out / LOCK).exists()
+    code, text = _scan(out, "--cmi", "knn", "--cmi-param", "k=3")
+    assert code == 0, text
+
+
 def test_output_dir_api(tmp_path):
-    with OutputDir(tmp_path / "d", "key-1", {"data": "a", "params": {"k": 1}}):
+    with OutputDir(tmp_path / "d", "key-1", {"data": "a", "params": {"k": 1}}) as out:
         assert (tmp_path / "d" / LOCK).exists()
+        out.commit()
     assert not (tmp_path / "d" / LOCK).exists()
     with pytest.raises(ValueError, match=r"out_dir=.*differs in the data, k\).*force=True"):
         with OutputDir(tmp_path / "d", "key-2", {"data": "b", "params": {"k": 2}}):
             pass
-    with OutputDir(tmp_path / "d", "key-2", {"data": "b"}, force=True):
-        pass
+    with OutputDir(tmp_path / "d", "key-2", {"data": "b"}, force=True) as out:
+        out.commit()
     assert json.loads((tmp_path / "d" / MANIFEST).read_text())["key"] == "key-2"
 
 

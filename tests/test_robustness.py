@@ -139,6 +139,8 @@ def test_a_bool_or_text_is_not_a_time(digits, bad):
     (["--cmi", "knnn"], ["Did you mean 'knn'"]),
     (["--times", "0,2"], ["times"]),
     (["--bogus", "3"], ["--bogus"]),
+    (["--jobs", "0"], ["n_jobs=0"]),
+    (["--dataset", "gaussian-field", "--L", "2"], ["lattice (2, 2) is too small"]),
 ])
 def test_bad_scan_options_are_one_short_line(tmp_path, opts, needles):
     err = assert_one_error(["scan", *FAST, *opts, "--out", tmp_path / "o"], *needles)
@@ -154,6 +156,15 @@ def test_radii_beyond_the_lattice_are_refused_at_once_in_the_api(digits):
                      ).fit(digits.X[:50])
     msg = str(info.value)
     assert "(4999 values)" in msg and "np.int64" not in msg and len(msg) < 200
+
+
+def test_bad_calibrate_options_are_one_short_line(tmp_path):
+    base = ["calibrate", "--cmi", "gaussian", "--case", "gaussian-field", "--out", tmp_path]
+    err = assert_one_error([*base, "--radii", "1:99999999"], "radii=range(1, 100000000)",
+                           "use radii < 13")
+    assert len(err) < 200
+    assert_one_error([*base, "--n-mc", "0"], "n_mc=0")
+    assert_one_error([*base, "--times", "0,5"], "times=")
 
 
 def test_missing_npz_key_is_one_line(tmp_path, npz):

@@ -121,12 +121,13 @@ class CalibrationCase:
         return [self.lattice.regions(self.site, int(r)) for r in radii]
 
     def check_radii(self, radii) -> list[int]:
+        """Strictly increasing radii >= 0 that leave C non-empty around the centre (checked
+        before any value is made: ``range(1, 10**9)`` is refused at once)."""
+        from ..probes.base import check_radii
+
         rmax = self.lattice.max_radius(self.site)
-        radii = [int(r) for r in radii]
-        if not radii or any(r < 0 or r >= rmax for r in radii):
-            raise ValueError(f"radii={radii!r} must be non-empty integers in [0, {rmax - 1}] "
-                             f"(C is empty from radius {rmax} on the lattice {self.lattice_shape})")
-        return radii
+        return check_radii(radii, below=rmax, where=f"around the centre {self.site} of the "
+                           f"lattice {self.lattice_shape}").tolist()
 
     # -- the two jobs ---------------------------------------------------------
     def sample_clean(self, n: int, random_state=None) -> np.ndarray:

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 
 from .. import plugins
 from ..cache import CellCache, cache_key
+from ..diffusion import check_times
 from .cases import EXACT_COLUMNS, CalibrationCase
 
 __all__ = ["run_calibration", "exact_table", "default_cases", "tolerance", "RESULT_COLUMNS",
@@ -69,6 +70,13 @@ def _as_cases(cases, random_state) -> list[CalibrationCase]:
     return out
 
 
+def _is_exact_cell(payload) -> bool:
+    """A cached cell of exact values: ``{"rows": [{column: value, ...}, ...]}``."""
+    rows = payload.get("rows") if isinstance(payload, dict) else None
+    return bool(rows) and isinstance(rows, list) and all(
+        isinstance(r, dict) and set(EXACT_COLUMNS) <= set(r) for r in rows)
+
+
 def exact_table(case: CalibrationCase, times, radii, path="linear", n_mc: int = 20_000,
                 cache_dir=None) -> pd.DataFrame:
     """``case.exact_cmi(...)``, read from / written to ``cache_dir`` when given."""
@@ -77,7 +85,8 @@ def exact_table(case: CalibrationCase, times, radii, path="linear", n_mc: int = 
     path_name = path if isinstance(path, str) else repr(path)
     key_params = {"case": case.name, "params": case.params, "radii": radii, "path": path_name,
                   "n_mc": n_mc, "version": EXACT_VERSION}
-    cache = CellCache(cache_dir, cache_key(np.zeros(0), key_params), key_params)
+    cache = CellCache(cache_dir, cache_key(np.zeros(0), key_params), key_params,
+                      validate=_is_exact_cell)
     cells = [cache.load(t) for t in times]
     if all(c is not None for c in cells):
         return pd.DataFrame([row for c in cells for row in c["rows"]], columns=EXACT_COLUMNS)
@@ -138,7 +147,9 @@ def run_calibration(cmi, cases=None, times=(0.1, 0.3, 0.5, 0.7), radii=range(1, 
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
             or n_samples < 20:
         raise ValueError(f"n_samples={n_samples!r} must be an integer >= 20")
-    times = [float(t) for t in np.atleast_1d(times)]
+    if isinstance(n_mc, bool) or not isinstance(n_mc, int | np.integer) or n_mc < 2:
+        raise ValueError(f"n_mc={n_mc!r} must be an integer >= 2 (Monte Carlo rows)")
+    times = check_times(times, "times").tolist()
     rng = check_random_state(random_state)
     from tqdm.auto import tqdm
 

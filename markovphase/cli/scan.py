@@ -98,6 +98,9 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
             site_t = None if site is None else tuple(parse_ints(site, "--site"))
             if radii is None:
                 rmax = ds.lattice.max_radius(site_t, patch)
+                if rmax < 2:
+                    raise ValueError(f"the lattice {ds.lattice_shape} is too small for a ring: "
+                                     f"around the site C is empty from radius {rmax}")
                 radius_list = range(1, min(12, rmax - 1) + 1)
             else:
                 radius_list = parse_ints(radii, "--radii")
@@ -114,11 +117,13 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
             key, info = scan.content_key(X)  # every check of fit; nothing computed
             command = provenance.command_line(program="markovphase")
             info.update(dataset=ds.name, command=command)
-            with OutputDir(out_dir, key, info, force=force, name="--out", force_hint="--force"):
+            with OutputDir(out_dir, key, info, force=force, name="--out",
+                           force_hint="--force") as out:
                 click.echo(f"scanning {ds!r}: {len(X)} samples, times "
                            f"{short_repr(scan.times)}, radii {short_repr(radius_list)}, probe "
                            f"{probe}, cmi {cmi}", err=True)
                 scan.fit(X)
+                out.commit()  # OUT holds this scan's report from now on
                 paths = scan.write_report(out_dir, dataset=ds, command=command)
     click.echo(paths["summary.txt"].read_text())
     click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")
