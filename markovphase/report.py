@@ -72,13 +72,13 @@ def summary_text(scan, dataset=None) -> str:
     if scan.transition_window_ is None:
         lines.append(f"transition window: none found (peak of r={r0} at t={w['peak_time']}, "
                      f"value {w['peak']:.4g} vs end-point baseline {w['baseline']:.4g}): "
-                     "local denoisers of the scanned radii suffice along the whole path")
+                     f"no peak of I(A;C|B(r={r0})) inside the path stands out from its two ends")
     else:
         lo, hi = scan.transition_window_
         lines.append(f"transition window: found, t in [{lo:g}, {hi:g}] (peak at "
                      f"t={w['peak_time']:g}; by CMI: {w['by_cmi']}, by Markov length: "
-                     f"{w['by_xi']}): there a local denoiser of radius {r0} misses "
-                     "long-range information; outside it local denoisers suffice")
+                     f"{w['by_xi']}): I(A;C|B(r={r0})) rises there above both ends of the "
+                     "path; local denoisers fail inside it")
     return "\n".join(lines) + "\n"
 
 

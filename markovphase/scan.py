@@ -264,11 +264,12 @@ class PhaseScan(BaseEstimator):
         params = {k: v for k, v in self.get_params(deep=False).items()
                   if k not in RUN_ONLY_PARAMS}
         params.update(times=times.tolist(), probe=canonical(template))
-        data_key = cache_key(X, {})
+        data_key = cache_key(X, {})  # the data alone; the scan's key adds the parameters
         return SimpleNamespace(
             times=times, path=path, template=template, probe_name=probe_name,
             cmi_label=cmi_label, cache_params=cache_params,
-            cache_key=cache_key(X, cache_params), key=cache_key(X, params),
+            cache_key=cache_key(X, cache_params),
+            key=cache_key(np.zeros(0), {"data": data_key, **params}),
             info={"data": data_key, "n_samples": int(X.shape[0]),
                   "n_features": int(X.shape[1]), "params": canonical(params)})
 

@@ -289,3 +289,18 @@ def test_macrostates_is_a_registered_dataset_with_its_exact_covariance():
     assert "macrostates" in run("datasets")[1]
     with pytest.raises(ValueError, match="mu="):
         load_dataset("macrostates", mu=float("nan"))
+
+
+def test_fitted_probe_and_scan_pickle_round_trip(digits):
+    import pickle
+
+    X = digits.X[:400]
+    probe = mp.MarkovProbe(lattice_shape=(8, 8), radii=[1, 2], t=0.4, random_state=0).fit(X)
+    back = pickle.loads(pickle.dumps(probe))
+    np.testing.assert_array_equal(back.cmi_, probe.cmi_)
+    np.testing.assert_array_equal(back.transform(X[:100]), probe.transform(X[:100]))
+    scan = mp.PhaseScan(lattice_shape=(8, 8), radii=[1, 2], times=[0.2, 0.6],
+                        random_state=0).fit(X)
+    back = pickle.loads(pickle.dumps(scan))
+    assert back.results_.equals(scan.results_)
+    assert back.content_key_ == scan.content_key_ == scan.content_key(X)[0]

@@ -177,22 +177,22 @@ def is_cell_payload(payload) -> bool:
 def short_repr(values, limit: int = 6) -> str:
     """A short readable form of a sequence for error messages (never every value).
 
-    ``range`` objects keep their ``range(a, b)`` form; longer sequences show
-    their first and last values and their length; numpy scalars print as
-    plain numbers.
+    Short sequences print as a list; a long ``range`` keeps its ``range(a, b)``
+    form; other long sequences show their first and last values and their
+    length; numpy scalars print as plain numbers.
     """
-    if isinstance(values, range) or isinstance(values, (str, bytes)):
+    if isinstance(values, (str, bytes)) or (isinstance(values, range) and len(values) > limit):
         return repr(values)
     try:
-        seq = list(values) if len(values) <= 10 * limit else None  # type: ignore[arg-type]
+        n = len(values)
+        seq = values if hasattr(values, "__getitem__") else list(values)
     except TypeError:
         return repr(values)
     plain = lambda v: v.item() if isinstance(v, np.generic) else v  # noqa: E731
-    if seq is not None and len(seq) <= limit:
+    if n <= limit:
         return repr([plain(v) for v in seq])
-    n = len(values)  # type: ignore[arg-type]
-    head = ", ".join(repr(plain(values[i])) for i in range(3))  # type: ignore[index]
-    return f"[{head}, ..., {plain(values[n - 1])!r}] ({n} values)"  # type: ignore[index]
+    head = ", ".join(repr(plain(seq[i])) for i in range(3))
+    return f"[{head}, ..., {plain(seq[n - 1])!r}] ({n} values)"
 
 
 def check_radii(radii, below: int | None = None, where: str = "") -> np.ndarray:
