@@ -159,14 +159,14 @@ class OutputDir:
 
     def _acquire(self) -> None:
         me = {"pid": os.getpid(), "host": socket.gethostname()}
-        for _ in range(2):
+        for attempt in range(3):
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 held = _read_json(self.lock_path) or {}
                 pid, host = held.get("pid"), held.get("host")
                 same_host = host in (None, me["host"])
-                if isinstance(pid, int) and same_host and not _pid_alive(pid):
+                if attempt < 2 and isinstance(pid, int) and same_host and not _pid_alive(pid):
                     self.lock_path.unlink(missing_ok=True)  # stale: its process is gone
                     continue
                 raise ValueError(

@@ -304,3 +304,22 @@ def test_fitted_probe_and_scan_pickle_round_trip(digits):
     back = pickle.loads(pickle.dumps(scan))
     assert back.results_.equals(scan.results_)
     assert back.content_key_ == scan.content_key_ == scan.content_key(X)[0]
+
+
+def test_the_default_data_has_an_exact_window_that_the_gaussian_scan_sees():
+    """Exact I(A;C|B(1)) of the macrostates field: ~0 near the data, a peak mid-path."""
+    from markovphase.calibration.gaussian import MacrostateMixture, gff_covariance
+    from markovphase.lattice import Lattice
+
+    ds = load_dataset("macrostates")
+    reg = Lattice(ds.lattice_shape, 1, True).regions(None, 1)
+    model = MacrostateMixture(gff_covariance(ds.lattice_shape, 0.5), np.ones(144))
+    times = [0.1, 0.7, 0.9]
+    exact = {t: model.cmi("linear", t, reg.A, reg.C, reg.B, n_mc=5000, rng=0) for t in times}
+    assert exact[0.1][0] < 0.002 and exact[0.7][0] > 0.015 and exact[0.9][0] < exact[0.7][0]
+    scan = mp.PhaseScan(lattice_shape=ds.lattice_shape, periodic=True, radii=[1, 2],
+                        times=times, random_state=0).fit(ds.X)
+    est = scan.cmi_table()[1]
+    se = scan.cmi_table("stderr")[1]
+    for t in times:
+        assert abs(est[t] - exact[t][0]) < 3 * np.hypot(se[t], exact[t][1]) + 0.002, t
