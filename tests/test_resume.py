@@ -267,3 +267,19 @@ def test_long_commands_show_progress_unless_quiet(tmp_path):
     assert loud.exit_code == 0 and "sampling (heun)" in loud.stderr
     quiet = CliRunner().invoke(get_cli(), [*sample, "--out", str(tmp_path / "s2"), "-q"])
     assert quiet.exit_code == 0 and "sampling" not in quiet.stderr
+
+
+def test_a_damaged_stored_network_is_trained_again(tmp_path):
+    from markovphase import LocalDenoiser
+    from markovphase.experiment.models import ModelStore
+
+    X = load_dataset("digits").X[:40]
+    est = LocalDenoiser(lattice_shape=(8, 8), radius=1, width=4, epochs=1, device="cpu",
+                        random_state=0)
+    store = ModelStore(tmp_path)
+    weights = store.stem(est, X, False).with_suffix(".pt")
+    weights.write_bytes(b"half a file")
+    fitted = store.fit_or_load(est, X)
+    assert fitted.transform(X[:2]).shape == (2, 64)
+    again = LocalDenoiser.load(weights)  # replaced by a good file
+    np.testing.assert_allclose(again.transform(X[:2]), fitted.transform(X[:2]), atol=1e-6)
