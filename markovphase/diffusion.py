@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .params import store_params
 from .seeding import draw_seed
 
 
@@ -272,11 +273,7 @@ class ForwardDiffusion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, t=0.5, path="linear", random_state=None, fixed_noise=True,
                  schedule=DEPRECATED):
-        self.t = t
-        self.path = path
-        self.random_state = random_state
-        self.fixed_noise = fixed_noise
-        self.schedule = schedule
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         validate_data(self, X, dtype=np.float64)

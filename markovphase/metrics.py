@@ -41,6 +41,8 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
+from .params import store_params
+
 __all__ = [
     "frechet_distance", "kernel_mmd", "label_statistics", "FeatureClassifier",
     "image_quality", "memorisation", "lattice_energy", "magnetisation",
@@ -141,11 +143,7 @@ class FeatureClassifier:
     """
 
     def __init__(self, model="mlp", hidden=128, n_components=32, max_iter=200, random_state=0):
-        self.model = model
-        self.hidden = hidden
-        self.n_components = n_components
-        self.max_iter = max_iter
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X, y):
         X = _as2d(X, "X")

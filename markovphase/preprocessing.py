@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .lattice import Lattice
+from .params import store_params
 
 __all__ = ["LatticeCrop"]
 
@@ -33,10 +34,7 @@ class LatticeCrop(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, lattice_shape=(28, 28), size=27, offset=None, n_channels=1):
-        self.lattice_shape = lattice_shape
-        self.size = size
-        self.offset = offset
-        self.n_channels = n_channels
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)

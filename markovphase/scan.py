@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import plugins, provenance
 from .cache import CellCache, cache_key, canonical
 from .diffusion import DEPRECATED, check_times, resolve_path
+from .params import store_params
 from .probes.base import Probe, ScanSetting, cell_payload, is_cell_payload, scan_params
 from .probes.markov_length import markov_length_from_rows
 from .seeding import draw_seed
@@ -196,24 +197,7 @@ class PhaseScan(BaseEstimator):
                  path="linear", probe_params=None, window_threshold=0.5, n_jobs=None,
                  cache_dir=None, random_state=None, verbose=0, cmi_params=None,
                  schedule=DEPRECATED):
-        self.lattice_shape = lattice_shape
-        self.times = times
-        self.radii = radii
-        self.probe = probe
-        self.cmi = cmi
-        self.sites = sites
-        self.patch = patch
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.path = path
-        self.probe_params = probe_params
-        self.window_threshold = window_threshold
-        self.n_jobs = n_jobs
-        self.cache_dir = cache_dir
-        self.random_state = random_state
-        self.verbose = verbose
-        self.cmi_params = cmi_params
-        self.schedule = schedule
+        store_params(self, locals())
 
     def _resolve_cmi(self):
         """The ``cmi`` parameter as a class or an instance (the one name lookup)."""

@@ -49,8 +49,8 @@ def random_mixture(ct, K=3, D=7, q=2, seed=0):
 
 def brute_logpdf(model, X, S):
     """log sum_k w_k N(x_S; mu_k[S], Sigma_k[S, S]) with scipy (an independent oracle)."""
-    comps = [np.log(model.weights[k]) + mvn(model.means[k][S],
-                                             model._full_cov(k)[np.ix_(S, S)]).logpdf(X[:, S])
+    comps = [np.log(model.weights[k])
+             + mvn(model.means[k][S], model.component_covariance(k)[np.ix_(S, S)]).logpdf(X[:, S])
              for k in range(model.n_components)]
     return logsumexp(np.atleast_2d(np.array(comps)), axis=0)
 
@@ -82,11 +82,12 @@ def test_noised_mixture_is_the_path_law(ct):
     noised = model.noised(path, t)
     np.testing.assert_allclose(noised.means, a * model.means)
     for k in range(model.n_components):
-        np.testing.assert_allclose(noised._full_cov(k), path.covariance(model._full_cov(k), t))
+        np.testing.assert_allclose(noised.component_covariance(k),
+                                   path.covariance(model.component_covariance(k), t))
     # sampling: the mixture mean and covariance
     X = model.sample(200_000, 0)
     mean = model.weights @ model.means
-    cov = sum(w * (model._full_cov(k) + np.outer(m - mean, m - mean))
+    cov = sum(w * (model.component_covariance(k) + np.outer(m - mean, m - mean))
               for k, (w, m) in enumerate(zip(model.weights, model.means, strict=True)))
     np.testing.assert_allclose(X.mean(0), mean, atol=0.02)
     np.testing.assert_allclose(np.cov(X, rowvar=False), cov, atol=0.06)

@@ -185,15 +185,29 @@ def _group():
     return group
 
 
-def test_plugin_commands_are_added():
-    class Adds:
+def _echo(text):
+    def command():
+        click.echo(text)
+
+    return command
+
+
+def _command_plugin(commands: dict[str, str], error: Exception | None = None):
+    """A plugin whose command hook adds ``{name: text it echoes}``, then raises ``error``."""
+
+    class CommandPlugin:
         @hookimpl
         def markovphase_register_commands(self, cli):
-            @cli.command(name="hello")
-            def hello():
-                click.echo("hi")
+            for name, text in commands.items():
+                cli.command(name=name)(_echo(text))
+            if error is not None:
+                raise error
 
-    plugins.register_plugin(Adds(), name="adds")
+    return CommandPlugin()
+
+
+def test_plugin_commands_are_added():
+    plugins.register_plugin(_command_plugin({"hello": "hi"}), name="adds")
     group = _group()
     add_plugin_commands(group)
     result = CliRunner().invoke(group, ["hello"])
@@ -201,18 +215,8 @@ def test_plugin_commands_are_added():
 
 
 def test_plugin_may_not_replace_an_existing_command():
-    class Hijack:
-        @hookimpl
-        def markovphase_register_commands(self, cli):
-            @cli.command(name="extra")
-            def extra():
-                click.echo("extra")
-
-            @cli.command(name="plugins")
-            def hijacked():
-                click.echo("hijacked")
-
-    plugins.register_plugin(Hijack(), name="hijack")
+    plugins.register_plugin(_command_plugin({"extra": "extra", "plugins": "hijacked"}),
+                            name="hijack")
     group = _group()
     with pytest.warns(plugins.PluginWarning, match="hijack"):
         add_plugin_commands(group)
@@ -224,16 +228,8 @@ def test_plugin_may_not_replace_an_existing_command():
 
 
 def test_a_command_hook_that_raises_is_skipped():
-    class Raises:
-        @hookimpl
-        def markovphase_register_commands(self, cli):
-            @cli.command(name="half")
-            def half():
-                pass
-
-            raise RuntimeError("command hook failed")
-
-    plugins.register_plugin(Raises(), name="raises")
+    plugins.register_plugin(_command_plugin({"half": ""}, RuntimeError("command hook failed")),
+                            name="raises")
     group = _group()
     with pytest.warns(plugins.PluginWarning, match="raises"):
         add_plugin_commands(group)

@@ -105,8 +105,8 @@ def test_through_the_probe_and_the_scan():
     assert scan.results_.shape[0] == 4 and np.isfinite(scan.results_.value).all()
     # the per-time route (evaluate_regions on the noised data) agrees with the path route
     probe.fit(X0)
-    want = mixture_cmi_path(mix.model, "linear", [0.4], probe._regions(probe.lattice_, np.array(
-        [1, 2]))[0][1][:2], n_mc=20_000, random_state=1)[0.4]
+    want = mixture_cmi_path(mix.model, "linear", [0.4], probe.regions([1, 2])[0][1][:2],
+                            n_mc=20_000, random_state=1)[0.4]
     for got, exact in zip(probe.cmi_, want, strict=True):
         assert abs(got - exact.value) < 0.015, (probe.cmi_, want)
 

@@ -433,7 +433,7 @@ def test_gaussian_field_sampling_reproducible_and_chunked(monkeypatch):
     # batching (3 samples per FFT batch) draws the same noise stream
     from markovphase.datasets import gaussian_field
 
-    monkeypatch.setattr(gaussian_field, "_BATCH_VALUES", 48)
+    monkeypatch.setattr(gaussian_field, "BATCH_VALUES", 48)
     np.testing.assert_allclose(sample_gaussian_field((4, 4), 0.5, 10, random_state=7), a,
                                atol=1e-12)
 

@@ -107,18 +107,18 @@ def test_a_killed_mixture_scan_resumes_with_identical_results(tmp_path, monkeypa
               radii=[1, 2], cmi=MixtureCMI(n_components=2, covariance_type="full", n_mc=2000),
               random_state=0)
     full = PhaseScan(**kw).fit(ds.X)
-    real, calls = MixtureCMI._cmi, []
+    real = MixtureCMI.iter_path
 
-    def dies_on_third(self, *a):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(self, *a)
+    def dies_on_third(self, *a, **k):
+        for i, item in enumerate(real(self, *a, **k)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield item
 
-    monkeypatch.setattr(MixtureCMI, "_cmi", dies_on_third)
+    monkeypatch.setattr(MixtureCMI, "iter_path", dies_on_third)
     with pytest.raises(KeyboardInterrupt):
         PhaseScan(cache_dir=tmp_path, **kw).fit(ds.X)
-    monkeypatch.setattr(MixtureCMI, "_cmi", real)
+    monkeypatch.setattr(MixtureCMI, "iter_path", real)
     again = PhaseScan(cache_dir=tmp_path, **kw).fit(ds.X)
     assert (again.n_cells_cached_, again.n_cells_computed_) == (2, 3)
     np.testing.assert_allclose(again.results_.value, full.results_.value, rtol=0, atol=1e-12)

@@ -64,7 +64,8 @@ def mc_seed(random_state) -> int:
 
 
 class CalibrationCase:
-    """Base of calibration cases; subclasses set ``name`` and implement the two methods.
+    """Base of calibration cases; subclasses set ``name``, give a ``model`` (an object with
+    ``sample(n, rng)``, used by :meth:`sample_clean`) and implement :meth:`exact_cmi`.
 
     Attributes
     ----------
@@ -131,8 +132,11 @@ class CalibrationCase:
 
     # -- the two jobs ---------------------------------------------------------
     def sample_clean(self, n: int, random_state=None) -> np.ndarray:
-        """``n`` clean rows ``X0`` (n, n_sites); ``random_state=None`` uses the case's."""
-        raise NotImplementedError
+        """``n`` clean rows ``X0`` (n, n_sites) drawn from ``self.model``;
+        ``random_state=None`` uses the case's."""
+        n = check_int(n, "n_samples", 1)
+        seed = self.random_state if random_state is None else random_state
+        return self.model.sample(n, check_random_state(seed))
 
     def exact_cmi(self, times=(0.1, 0.3, 0.5, 0.7), radii=range(1, 7), path="linear",
                   n_mc: int = 20_000, random_state=None) -> pd.DataFrame:
@@ -144,9 +148,10 @@ class CalibrationCase:
                 for t, results in per_t.items() for r, res in zip(radii, results, strict=True)]
         return pd.DataFrame(rows, columns=EXACT_COLUMNS)
 
-    def _n_seed(self, n, random_state):
-        n = check_int(n, "n_samples", 1)
-        return n, self.random_state if random_state is None else random_state
+    def _mc_seed(self, random_state):
+        """The Monte Carlo seed of :meth:`exact_cmi`: ``random_state``, or one drawn from
+        the case's (:func:`mc_seed`) when it is None."""
+        return mc_seed(self.random_state) if random_state is None else random_state
 
 
 class MixtureCase(CalibrationCase):
@@ -160,16 +165,11 @@ class MixtureCase(CalibrationCase):
         """The clean mixture (built once)."""
         return self.build_model()
 
-    def sample_clean(self, n: int, random_state=None) -> np.ndarray:
-        n, seed = self._n_seed(n, random_state)
-        return self.model.sample(n, check_random_state(seed))
-
     def exact_cmi(self, times=(0.1, 0.3, 0.5, 0.7), radii=range(1, 7), path="linear",
                   n_mc: int = 20_000, random_state=None) -> pd.DataFrame:
         radii = self.check_radii(radii)
-        seed = mc_seed(self.random_state) if random_state is None else random_state
         per_t = mixture_cmi_path(self.model, path, times, self.regions(radii), n_mc=n_mc,
-                                 random_state=seed)
+                                 random_state=self._mc_seed(random_state))
         return self._table(per_t, radii)
 
 

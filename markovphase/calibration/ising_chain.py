@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 
 from ..cmi.base import result_from_terms
 from ..lattice import Regions
-from .cases import CalibrationCase, check_int, check_real, mc_seed
+from .cases import CalibrationCase, check_int, check_real
 
 __all__ = ["HiddenIsingChain", "IsingChainCase"]
 
@@ -136,10 +136,6 @@ class IsingChainCase(CalibrationCase):
     def model(self) -> HiddenIsingChain:
         return HiddenIsingChain(self.length, self.coupling, self.amplitude, self.noise)
 
-    def sample_clean(self, n: int, random_state=None) -> np.ndarray:
-        n, seed = self._n_seed(n, random_state)
-        return self.model.sample(n, check_random_state(seed))
-
     def exact_cmi(self, times=(0.1, 0.3, 0.5, 0.7), radii=range(1, 7), path="linear",
                   n_mc: int = 20_000, random_state=None) -> pd.DataFrame:
         from ..diffusion import check_time, get_path
@@ -147,8 +143,7 @@ class IsingChainCase(CalibrationCase):
         radii = self.check_radii(radii)
         n_mc = check_int(n_mc, "n_mc", 2)
         p = get_path(path)
-        rng = check_random_state(mc_seed(self.random_state) if random_state is None
-                                 else random_state)
+        rng = check_random_state(self._mc_seed(random_state))
         X0 = self.model.sample(n_mc, rng)
         Z = rng.standard_normal(X0.shape)
         regions = self.regions(radii)

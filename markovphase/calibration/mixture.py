@@ -114,8 +114,9 @@ class GaussianMixtureModel:
     def n_features(self) -> int:
         return self.means.shape[1]
 
-    def _full_cov(self, k: int) -> np.ndarray:
-        """``Sigma_k`` as a dense (D, D) matrix."""
+    def component_covariance(self, k: int) -> np.ndarray:
+        """The covariance ``Sigma_k`` of component ``k`` as a dense (D, D) matrix, whatever
+        the ``covariance_type`` (``F_k F_k^T + diag(d_k)`` for ``"lowrank"``)."""
         ct, c = self.covariance_type, self.covariances[k]
         if ct == "full":
             return c

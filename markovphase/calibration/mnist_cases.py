@@ -50,7 +50,23 @@ def _class_stats(X, y):
     return classes, weights, means
 
 
-class ClassTemplatesCase(MixtureCase):
+class _ClassMixtureCase(MixtureCase):
+    """One Gaussian per MNIST class at the class-mean image, weighted by the class
+    frequencies; a subclass gives the covariances (:meth:`_class_covariances`)."""
+
+    lattice_shape = (27, 27)
+
+    def _class_covariances(self, X, y) -> tuple[np.ndarray, str]:
+        """``(covariances, covariance_type)`` of the components, classes in sorted order."""
+        raise NotImplementedError
+
+    def build_model(self) -> GaussianMixtureModel:
+        X, y = mnist_paper_crop()
+        _, w, means = _class_stats(X, y)
+        return GaussianMixtureModel(w, means, *self._class_covariances(X, y))
+
+
+class ClassTemplatesCase(_ClassMixtureCase):
     """MNIST class templates plus isotropic noise: ``x_0 = T_k + tau eps`` (10 components).
 
     Parameters
@@ -62,18 +78,16 @@ class ClassTemplatesCase(MixtureCase):
     """
 
     name = "class-templates"
-    lattice_shape = (27, 27)
 
     def __init__(self, tau=0.2, random_state=0):
         self.tau = check_real(tau, "tau", 0.0, 10.0)
         self.random_state = random_state
 
-    def build_model(self) -> GaussianMixtureModel:
-        _, w, means = _class_stats(*mnist_paper_crop())
-        return GaussianMixtureModel(w, means, np.full(len(w), self.tau**2), "spherical")
+    def _class_covariances(self, X, y):
+        return np.full(len(np.unique(y)), self.tau**2), "spherical"
 
 
-class ClassGaussiansCase(MixtureCase):
+class ClassGaussiansCase(_ClassMixtureCase):
     """One full-covariance Gaussian per MNIST class: ``x_0 ~ N(mu_k, Sigma_k + eps I)``.
 
     Parameters
@@ -86,17 +100,13 @@ class ClassGaussiansCase(MixtureCase):
     """
 
     name = "class-gaussians"
-    lattice_shape = (27, 27)
 
     def __init__(self, eps=0.01, random_state=0):
         self.eps = check_real(eps, "eps", 0.0, 10.0)
         self.random_state = random_state
 
-    def build_model(self) -> GaussianMixtureModel:
-        X, y = mnist_paper_crop()
-        classes, w, means = _class_stats(X, y)
-        covs, _ = cluster_covariances(X, y, "full", self.eps)
-        return GaussianMixtureModel(w, means, covs, "full")
+    def _class_covariances(self, X, y):
+        return cluster_covariances(X, y, "full", self.eps)[0], "full"
 
 
 class KMeansClustersCase(MixtureCase):

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..device import resolve_device as resolve_device  # the one resolver; neural.py uses it
 from ._nets import CNNBody, HeadNet, MLPBody, mixture_nll
 
 N_TEMB = 3  # (t, alpha, sigma)
@@ -45,16 +46,6 @@ def deterministic_torch(seed: int):
         yield
     finally:
         torch.use_deterministic_algorithms(prev)
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device={device!r} is not a torch device; expected 'auto', 'cpu', "
-                         "'cuda' or 'cuda:N'") from None
 
 
 def detect_grid(values: np.ndarray, max_levels: int = 4096):

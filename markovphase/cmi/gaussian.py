@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..lattice import Lattice, Regions
+from ..params import store_params
 from .base import CMIEstimator, CMIResult, as_2d, check_regions, check_triple
 from .logdet import (
     gaussian_cmi_from_covariance,
@@ -83,9 +84,7 @@ class GaussianCMI(CMIEstimator):
     def __init__(
         self, bias_correction: bool = True, ridge: float = 0.0, drop_constant: bool = False
     ):
-        self.bias_correction = bias_correction
-        self.ridge = ridge
-        self.drop_constant = drop_constant
+        store_params(self, locals())
 
     # -- validation ---------------------------------------------------------
     def _check_params(self):

@@ -41,6 +41,7 @@ from sklearn.utils import check_random_state
 
 from ..device import resolve_device
 from ..lattice import Lattice, Regions
+from ..params import store_params
 from .base import CMIEstimator, CMIResult, as_2d, check_regions, check_triple
 
 __all__ = ["KNNCMI", "frenzel_pompe_counts"]
@@ -290,14 +291,7 @@ class KNNCMI(CMIEstimator):
         radius_factor: float = 1.0,
         drop_constant: bool = False,
     ):
-        self.k = k
-        self.jitter = jitter
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.algorithm = algorithm
-        self.device = device
-        self.radius_factor = radius_factor
-        self.drop_constant = drop_constant
+        store_params(self, locals())
 
     # -- validation ---------------------------------------------------------
     def _check_params(self, n: int):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..params import store_params
 from .base import result_from_terms
 from .neural import _MaskedCMIBase
 
@@ -65,21 +66,7 @@ class MINECMI(_MaskedCMIBase):
                  batch_size=256, learning_rate=1e-3, weight_decay=0.0, n_shuffles=4,
                  test_fraction=0.3, validation_fraction=0.1, eval_every=None,
                  value_grid=None, device="auto", random_state=None, verbose=0):
-        self.hidden = hidden
-        self.architecture = architecture
-        self.channels = channels
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.n_shuffles = n_shuffles
-        self.test_fraction = test_fraction
-        self.validation_fraction = validation_fraction
-        self.eval_every = eval_every
-        self.value_grid = value_grid
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _grids(self, X0, a_idx):
         return [None] * len(a_idx)

@@ -44,6 +44,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..lattice import Lattice, Regions
+from ..params import store_params
 from .base import CMIEstimator, CMIResult, as_2d
 
 __all__ = ["MixtureCMI"]
@@ -95,17 +96,7 @@ class MixtureCMI(CMIEstimator):
     def __init__(self, n_components=10, covariance_type="lowrank", n_factors=10, shrinkage="auto",
                  reg=1e-3, mode="model", n_mc=10_000, test_fraction=0.3, n_init=1,
                  random_state=None, verbose=0):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.n_factors = n_factors
-        self.shrinkage = shrinkage
-        self.reg = reg
-        self.mode = mode
-        self.n_mc = n_mc
-        self.test_fraction = test_fraction
-        self.n_init = n_init
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     # -- parameters -----------------------------------------------------------
     def _check_params(self):

@@ -53,6 +53,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..lattice import Lattice, Regions
+from ..params import store_params
 from .base import CMIEstimator, CMIResult, as_2d, result_from_terms
 
 NAN_RESULT = CMIResult(float("nan"), float("nan"), None, 0)
@@ -321,21 +322,7 @@ class NeuralCMI(_MaskedCMIBase):
                  max_steps=2000, batch_size=256, learning_rate=2e-3, weight_decay=0.0,
                  test_fraction=0.3, validation_fraction=0.1, eval_every=None,
                  value_grid="auto", device="auto", random_state=None, verbose=0):
-        self.hidden = hidden
-        self.n_components = n_components
-        self.architecture = architecture
-        self.channels = channels
-        self.max_steps = max_steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.test_fraction = test_fraction
-        self.validation_fraction = validation_fraction
-        self.eval_every = eval_every
-        self.value_grid = value_grid
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _masks_needed(self, mask_id, contexts):
         B, BC = contexts

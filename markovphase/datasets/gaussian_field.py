@@ -44,7 +44,7 @@ SPECTRUM = "S(k) = 1 / (m^2 + sum_i (2 - 2 cos k_i)), k_i = 2 pi n_i / L_i"
 MAX_COVARIANCE_SITES = 8192
 
 #: white-noise values drawn per FFT batch in sample_gaussian_field (~128 MiB)
-_BATCH_VALUES = 1 << 24
+BATCH_VALUES = 1 << 24
 
 
 def _check(shape, mass) -> tuple[tuple[int, ...], float]:
@@ -170,7 +170,7 @@ def sample_gaussian_field(
     axes = tuple(range(1, len(shape) + 1))
     amp = 1.0 / np.sqrt(_eigenvalues(shape, mass, rfft=True))
     out = np.empty((n_samples, *shape))
-    chunk = max(1, _BATCH_VALUES // int(np.prod(shape)))
+    chunk = max(1, BATCH_VALUES // int(np.prod(shape)))
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         w = rng.standard_normal((stop - start, *shape))

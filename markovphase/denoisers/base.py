@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..diffusion import check_times, resolve_path
 from ..lattice import resolve_lattice
+from ..params import store_params
 from ..seeding import draw_seed
 
 __all__ = ["BaseDenoiser", "ClosedFormDenoiser", "row_noise", "resolve_lattice",
@@ -75,16 +76,6 @@ def row_noise(X: np.ndarray, shape: tuple[int, ...], seed: int, salt: int = 0) -
     rad = np.sqrt(-2.0 * np.log(u1))
     z = np.concatenate([rad * np.cos(2 * np.pi * u2), rad * np.sin(2 * np.pi * u2)], axis=1)
     return z[:, :m].reshape((n, *shape))
-
-
-def store_params(estimator, params: dict) -> None:
-    """scikit-learn's rule for ``__init__``: store each parameter, unchanged, under its name.
-
-    Call it first thing as ``store_params(self, locals())``.
-    """
-    for name, value in params.items():
-        if name != "self" and not name.startswith("__"):
-            setattr(estimator, name, value)
 
 
 def check_radius(radius, allow_none: bool = True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from ..params import store_params
 from .protocol import denoiser_flops
 
 __all__ = ["CenteredDenoiser"]
@@ -37,7 +38,7 @@ class CenteredDenoiser:
     """
 
     def __init__(self, estimator):
-        self.estimator = estimator
+        store_params(self, locals())
 
     def _set_fitted(self, fitted_estimator, mean) -> CenteredDenoiser:
         self.estimator_ = fitted_estimator

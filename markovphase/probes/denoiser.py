@@ -28,6 +28,7 @@ from sklearn.utils.validation import validate_data
 
 from ..diffusion import DEPRECATED, check_time, resolve_path
 from ..lattice import resolve_lattice
+from ..params import store_params
 from ..seeding import draw_seed
 from .base import Probe, as_sites, check_radii
 
@@ -78,18 +79,7 @@ class DenoiserProbe(Probe):
     def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.5, sites=None, n_channels=1,
                  periodic=False, path="linear", method="linear", test_fraction=0.3,
                  network_params=None, random_state=None, schedule=DEPRECATED):
-        self.lattice_shape = lattice_shape
-        self.radii = radii
-        self.t = t
-        self.sites = sites
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.path = path
-        self.method = method
-        self.test_fraction = test_fraction
-        self.network_params = network_params
-        self.random_state = random_state
-        self.schedule = schedule
+        store_params(self, locals())
 
     def _make(self, radius, seed):
         from ..denoisers import LinearLocalDenoiser, PatchPosteriorDenoiser, network_denoiser

@@ -14,6 +14,7 @@ from ..cmi.base import CMIEstimator, CMIResult, check_scale
 from ..compat import moved_names
 from ..diffusion import DEPRECATED, check_time, fixed_noise, resolve_path
 from ..lattice import Lattice, Regions, resolve_lattice
+from ..params import store_params
 from ..seeding import draw_seed
 from .base import Probe, as_sites, check_radii
 from .markov_length import RECORD_KEYS, fit_markov_length
@@ -113,18 +114,7 @@ class MarkovProbe(TransformerMixin, Probe):
     def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.0, sites=None, patch=1,
                  n_channels=1, periodic=False, path="linear", cmi="gaussian",
                  noise_floor=2.0, random_state=None, schedule=DEPRECATED):
-        self.lattice_shape = lattice_shape
-        self.radii = radii
-        self.t = t
-        self.sites = sites
-        self.patch = patch
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.path = path
-        self.cmi = cmi
-        self.noise_floor = noise_floor
-        self.random_state = random_state
-        self.schedule = schedule
+        store_params(self, locals())
 
     # -- geometry -------------------------------------------------------------
     def _check_radii(self, lattice: Lattice, sites: list) -> np.ndarray:
@@ -134,7 +124,13 @@ class MarkovProbe(TransformerMixin, Probe):
         return check_radii(self.radii, below=rmax,
                            where=f"around site {site} of the lattice {lattice.shape}")
 
-    def _regions(self, lattice: Lattice, radii) -> list[tuple[object, list[Regions]]]:
+    def regions(self, radii=None) -> list[tuple[object, list[Regions]]]:
+        """The regions the fitted probe estimates: per site, ``(site, regions)`` with the
+        :class:`~markovphase.lattice.Regions` ``(A, B(r), C)`` of every radius (``radii``,
+        default the fitted ``radii_``), then ``(A, [], every other feature)`` for I(A;BC)."""
+        check_is_fitted(self)
+        lattice = self.lattice_
+        radii = self.radii_ if radii is None else radii
         out = []
         for site in as_sites(self.sites, lattice):
             regs = [lattice.regions(site, int(r), self.patch) for r in radii]
@@ -165,7 +161,7 @@ class MarkovProbe(TransformerMixin, Probe):
     def _evaluate(self, Xt, lattice) -> list[list[CMIResult]]:
         """Per site, the CMIResults of every radius then I(A;BC)."""
         per_site = []
-        for _, regs in self._regions(lattice, self.radii_):
+        for _, regs in self.regions():
             regs, a_const = self._drop_constant(Xt, regs)
             if a_const:
                 zero = CMIResult(0.0, 0.0, np.zeros(len(Xt)), len(Xt))
@@ -292,7 +288,7 @@ class MarkovProbe(TransformerMixin, Probe):
         times = [float(t) for t in times]
         est = self.estimator_
         runs = []
-        for _, regs in self._regions(self.lattice_, self.radii_):
+        for _, regs in self.regions():
             if hasattr(est, "iter_path"):
                 pairs = est.iter_path(X, z, self.path_, times, regs, self.lattice_)
             else:

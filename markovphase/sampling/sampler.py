@@ -64,6 +64,7 @@ from sklearn.utils import check_random_state
 
 from ..denoisers.protocol import as_denoiser, denoiser_flops
 from ..diffusion import DEPRECATED, is_set, resolve_path
+from ..params import store_params
 from ..schedule import LocalitySchedule
 from .grids import time_grid
 
@@ -123,18 +124,7 @@ class HybridSampler:
     def __init__(self, schedule=None, denoisers=None, global_denoiser=None, steps=50,
                  method="heun", path="linear", time_spacing="uniform", t_end=0.0,
                  count_flops=True, random_state=None, verbose=0, schedule_path=DEPRECATED):
-        self.schedule = schedule
-        self.denoisers = denoisers
-        self.global_denoiser = global_denoiser
-        self.steps = steps
-        self.method = method
-        self.path = path
-        self.time_spacing = time_spacing
-        self.t_end = t_end
-        self.count_flops = count_flops
-        self.random_state = random_state
-        self.verbose = verbose
-        self.schedule_path = schedule_path
+        store_params(self, locals())
 
     # -- validation -------------------------------------------------------------------
     def _path(self):

@@ -31,6 +31,7 @@ import numbers
 import numpy as np
 from markovphase.diffusion import DEPRECATED, check_time, resolve_path
 from markovphase.lattice import Lattice
+from markovphase.params import store_params
 from markovphase.probes import Probe
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -109,17 +110,7 @@ class OrderParameterProbe(Probe):
     def __init__(self, lattice_shape=None, t=0.5, radii=None, path="linear", n_channels=1,
                  periodic=True, site=None, readout="sum", test_size=0.5, random_state=None,
                  schedule=DEPRECATED):
-        self.lattice_shape = lattice_shape
-        self.t = t
-        self.radii = radii
-        self.path = path
-        self.n_channels = n_channels
-        self.periodic = periodic
-        self.site = site
-        self.readout = readout
-        self.test_size = test_size
-        self.random_state = random_state
-        self.schedule = schedule
+        store_params(self, locals())
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
         """Macrostate per row of x with shape (n, n_sites, n_channels)."""
