@@ -298,7 +298,7 @@ class PhaseScan(BaseEstimator):
             if todo and isinstance(template, Probe) and template.supports_path():
                 # one run for every time (e.g. a t-conditioned network); cached as they arrive
                 by_name = {cache.cell_name(t): t for t in todo}
-                for t, payload in clone(template).iter_path(X, todo):
+                for t, payload in self._path_probe(template, cache).iter_path(X, todo):
                     key = by_name.get(cache.cell_name(t))
                     if key is None:
                         raise ValueError(f"probe {plan.probe_name!r} returned t={t!r}, which "
@@ -320,6 +320,17 @@ class PhaseScan(BaseEstimator):
                     bar.update()
         self._assemble(times, cells)
         return self
+
+    def _path_probe(self, template, cache: CellCache):
+        """A clone of ``template`` with the run-only settings it takes: the folder of
+        training checkpoints (``cache_dir/checkpoints``: a killed neural run resumes
+        its training) and ``verbose`` (a bar per training run). Neither is in a key."""
+        probe = clone(template)
+        accepted = probe.get_params(deep=False)
+        run_only = {"verbose": self.verbose, "checkpoint_dir": None if cache.dir is None
+                    else os.path.join(cache.dir, "checkpoints")}
+        return probe.set_params(**{k: v for k, v in run_only.items()
+                                   if k in accepted and v is not None})
 
     def _assemble(self, times, cells) -> None:
         rows, xis = [], []

@@ -234,18 +234,26 @@ class LocalitySchedule:
 
     @classmethod
     def from_scan(cls, scan, tolerance: float, max_radius=None, interpolation="conservative",
-                  allowed_radii=None) -> LocalitySchedule:
+                  allowed_radii=None, window_global: bool = False) -> LocalitySchedule:
         """The schedule of a fitted :class:`~markovphase.scan.PhaseScan`.
 
         At each scanned time the radius is the smallest scanned radius whose
         probe value (CMI ``I(A;C|B(r))`` in nats, or a denoiser probe's excess
         loss) is ``<= tolerance`` (:meth:`PhaseScan.locality_radii`); where none
-        up to ``max_radius`` is, the global denoiser. See :meth:`from_radii`.
+        up to ``max_radius`` is, the global denoiser. With ``window_global``
+        the scanned times inside the scan's transition window are global too
+        (the Markov length is large there even where a noisy estimate dips
+        below the tolerance). See :meth:`from_radii`.
         """
         if not isinstance(tolerance, numbers.Real) or not tolerance >= 0:
             raise ValueError(f"tolerance={tolerance!r} must be a number >= 0")
         table = scan.locality_radii(float(tolerance))
+        window = getattr(scan, "transition_window_", None)
+        if window_global and window is not None:
+            inside = (table["t"] >= window[0]) & (table["t"] <= window[1])
+            table.loc[inside, "radius"] = np.nan
         meta = {"source": "PhaseScan", "tolerance": float(tolerance),
+                "window_global": bool(window_global),
                 "max_radius": max_radius, "interpolation": interpolation,
                 "scan_times": [float(x) for x in table["t"]],
                 "scan_radii": [None if np.isnan(r) else float(r) for r in table["radius"]],

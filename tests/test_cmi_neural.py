@@ -223,3 +223,62 @@ def test_calibration_16x16(case):
                 exact = mix.cmi(path, t, reg.A, reg.C, reg.B, n_mc=20000, rng=1)[0]
                 tol = max(0.01, 0.2 * abs(exact))
             assert abs(r.value - exact) <= tol, (case, t, r.value, r.stderr, exact)
+
+
+def test_gaussian_baseline_is_the_exact_linear_conditional():
+    """The baseline's weights and residual scale are the Gaussian conditional of the
+    standardised target given the visible features, at every time and mask."""
+    from markovphase.cmi._baseline import gaussian_baseline
+
+    rng = np.random.default_rng(0)
+    cov0 = gff_covariance((4, 4), mass=0.5)
+    X0 = rng.multivariate_normal(np.zeros(16), cov0, size=4000)
+    alpha, sigma = np.array([0.9, 0.4]), np.array([0.1, 0.6])
+    std = np.sqrt(alpha[:, None] ** 2 * X0.var(0)[None] + sigma[:, None] ** 2)
+    masks = np.zeros((2, 16), bool)
+    masks[0, [1, 4, 6, 9]] = True
+    masks[1] = True
+    masks[:, 5] = False
+    W, logs = gaussian_baseline(X0, alpha, sigma, std, masks, np.zeros((1, 16)), [5], ridge=0)
+    S = np.cov(X0, rowvar=False)
+    for ti in range(2):
+        C = (alpha[ti] ** 2 * S + sigma[ti] ** 2 * np.eye(16)) / np.outer(std[ti], std[ti])
+        for mi in range(2):
+            V = np.flatnonzero(masks[mi])
+            w = np.linalg.solve(C[np.ix_(V, V)], C[V, 5])
+            np.testing.assert_allclose(W[ti, mi, 0, V], w, rtol=1e-4, atol=1e-6)
+            assert np.all(W[ti, mi, 0, np.setdiff1d(np.arange(16), V)] == 0)
+            var = C[5, 5] - C[5, V] @ w
+            assert np.isclose(np.exp(2 * logs[ti, mi, 0]), var, rtol=1e-4)
+
+
+def test_gaussian_baseline_starts_at_the_gaussian_cmi():
+    """With the baseline an (almost) untrained network already gives the Gaussian CMI of
+    Gaussian data: the density starts at the exact Gaussian conditional."""
+    shape = (6, 6)
+    cov0 = gff_covariance(shape, mass=0.3)
+    rng = np.random.default_rng(1)
+    X0 = rng.multivariate_normal(np.zeros(36), cov0, size=6000)
+    lat = Lattice(shape, 1, periodic=True)
+    regions = [lat.regions(lat.center, r) for r in (1, 2)]
+    noise = rng.standard_normal(X0.shape)
+    path = LinearPath()
+    est = NeuralCMI(hidden=(16,), channels=4, max_steps=20, learning_rate=1e-7,
+                    gaussian_baseline=True, random_state=0)
+    res = est.evaluate_path(X0, noise, path, [0.5], regions, lattice=lat)[0.5]
+    for reg, cell in zip(regions, res, strict=True):
+        exact = gaussian_cmi(path.covariance(cov0, 0.5), reg.A, reg.C, reg.B)
+        assert abs(cell.value - exact) < 4 * cell.stderr + 0.003, (cell.value, exact)
+
+
+def test_mine_the_authors_way_from_the_training_batches():
+    """``batch_cmi_``: the DV bounds averaged over the training batches (the authors'
+    estimate) for every (time, triple), near the exact CMI of the Gaussian chain."""
+    A, B, C = chain(3000)
+    est = MINECMI(hidden=(32, 32), max_steps=800, random_state=0)
+    held = est.evaluate(A, C, B)
+    exact = 0.5 * np.log(2)
+    assert est.batch_mask_terms_.shape == (1, 2) and est.batch_cmi_.shape == (1, 1)
+    np.testing.assert_allclose(est.batch_cmi_[0, 0],
+                               est.batch_mask_terms_[0, 1] - est.batch_mask_terms_[0, 0])
+    assert abs(est.batch_cmi_[0, 0] - exact) < 0.1, (est.batch_cmi_, held.value)

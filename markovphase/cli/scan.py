@@ -67,11 +67,15 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
 @click.option("--force", is_flag=True,
               help="Replace the report of a different scan in OUT (by default a folder holding "
                    "another scan's report is refused; the same scan resumes).")
+@click.option("--schedule-tolerance", type=click.FloatRange(min=0), default=0.01,
+              show_default=True,
+              help="OUT/schedule.json: at each time the smallest radius whose value is within "
+                   "this (nats for CMI), global where none is and inside the window.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii, site, patch,
                  forward_path, old_schedule, max_samples, n_jobs, seed, window_threshold,
-                 out_dir, cache, force, quiet):
+                 out_dir, cache, force, schedule_tolerance, quiet):
     """Measure CMI(t, r), the Markov length and the transition window of a dataset.
 
     Data and parameters are checked, and OUT is checked to be writable and not
@@ -84,7 +88,9 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
                        --out mnist-report
     """
     from ..datasets import load_dataset
+    from ..outdir import write_text_atomic
     from ..scan import PhaseScan
+    from ..schedule import LocalitySchedule
 
     with echo_warnings():
         if old_schedule is not None:
@@ -125,5 +131,9 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
                 scan.fit(X)
                 out.commit()  # OUT holds this scan's report from now on
                 paths = scan.write_report(out_dir, dataset=ds, command=command)
+                schedule = LocalitySchedule.from_scan(scan, schedule_tolerance,
+                                                      window_global=True)
+                paths["schedule.json"] = Path(out_dir) / "schedule.json"
+                write_text_atomic(paths["schedule.json"], schedule.to_json())
     click.echo(paths["summary.txt"].read_text())
     click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")

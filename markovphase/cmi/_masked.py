@@ -31,6 +31,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ..device import resolve_device as resolve_device  # the one resolver; neural.py uses it
+from ._baseline import gaussian_baseline
+from ._checkpoint import TrainingCheckpoint
 from ._nets import CNNBody, HeadNet, MLPBody, mixture_nll
 
 N_TEMB = 3  # (t, alpha, sigma)
@@ -84,6 +86,18 @@ class Geometry:
     shape: tuple[int, ...] | None
     n_channels: int = 1
 
+    def sites_near(self, features, radius: int) -> np.ndarray:
+        """Flat indices of the sites within L-inf distance ``radius`` of the sites of
+        ``features`` (clipped at the borders)."""
+        if self.shape is None or radius < 0:
+            return np.zeros(0, dtype=np.intp)
+        shape = np.array(self.shape)
+        own = np.array(np.unravel_index(np.unique(np.asarray(features) // self.n_channels),
+                                        self.shape)).T
+        grid = np.indices(self.shape).reshape(len(shape), -1).T
+        near = (np.abs(grid[:, None, :] - own[None]).max(axis=2) <= radius).any(axis=1)
+        return np.flatnonzero(near)
+
     def planes(self, v: torch.Tensor) -> torch.Tensor:
         if self.shape is None:
             return v
@@ -107,6 +121,8 @@ class EngineConfig:
     n_shuffles: int
     device: torch.device
     verbose: int
+    local_radius: int = -1
+    gaussian_baseline: bool = False
 
 
 class MaskedEngine:
@@ -170,12 +186,28 @@ class MaskedEngine:
         self.n_target_planes = int(cfg.mode == "density" and dA > 1)
         k = 2 + self.n_target_planes
         n_out = 3 * cfg.n_components if cfg.mode == "density" else 1
+        self.baseline = cfg.mode == "density" and cfg.gaussian_baseline
+        if self.baseline:  # the Gaussian conditional per (time, mask, target): see _baseline
+            near = None
+            if geometry.shape is not None and cfg.local_radius >= 0:
+                near = np.zeros(D, bool)  # the features of the sites near A
+                sites = geometry.sites_near(a_idx, cfg.local_radius)
+                near[(sites[:, None] * geometry.n_channels
+                      + np.arange(geometry.n_channels)).ravel()] = True
+            W, logs = gaussian_baseline(tr, alpha, sigma, std, masks, self.prev.numpy(), a_idx,
+                                        near=near)
+            self.base_w, self.base_logs = torch.as_tensor(W), torch.as_tensor(logs)
+        n_temb = N_TEMB + 2 * self.baseline  # (+ the baseline's mean and log-scale)
         if geometry.shape is not None and cfg.architecture == "cnn":
-            body = CNNBody(k * geometry.n_channels, geometry.shape, N_TEMB, cfg.channels,
-                           cfg.hidden)
+            body = CNNBody(k * geometry.n_channels, geometry.shape, n_temb, cfg.channels,
+                           cfg.hidden, geometry.sites_near(a_idx, cfg.local_radius))
         else:
-            body = MLPBody(k * D, N_TEMB, cfg.hidden)
+            body = MLPBody(k * D, n_temb, cfg.hidden)
         self.net = HeadNet(body, n_out).to(self.dev)
+        if self.baseline:  # start at (close to) the Gaussian conditional; small, not zero,
+            with torch.no_grad():  # so that the mixture components can still part
+                self.net.head.weight.mul_(0.01)
+                self.net.head.bias.mul_(0.01)
 
     # -- batches --------------------------------------------------------------
     def _x(self, rows, ti, z):
@@ -203,7 +235,13 @@ class MaskedEngine:
         discrete = self.has_grid[j] & (self.sigma[ti] == 0)
         extra = dict(y=y, lo=lo, hi=hi, step=step, discrete=discrete,
                      log_jac=torch.where(discrete, 0.0, torch.log(std_a)))
-        return planes, self.temb[ti], extra
+        temb = self.temb[ti]
+        if self.baseline:
+            mu0 = (xn * self.base_w[ti, mi, j]).sum(1)
+            logs0 = self.base_logs[ti, mi, j]
+            extra.update(mu0=mu0, logs0=logs0)
+            temb = torch.cat([temb, mu0[:, None], logs0[:, None]], dim=1)
+        return planes, temb, extra
 
     def _mine_planes(self, xn, mi, a_src):
         """Context of ``xn`` under mask ``mi`` with A's values taken from ``a_src``."""
@@ -224,6 +262,10 @@ class MaskedEngine:
         planes, temb = self._to(planes, temb)
         out = self.net(planes, temb)
         ex = {k: v.to(self.dev) for k, v in ex.items()}
+        if self.baseline:  # the network learns the departure from the Gaussian conditional
+            K = self.cfg.n_components
+            out = torch.cat([out[:, :K], out[:, K:2 * K] + ex["mu0"][:, None],
+                             out[:, 2 * K:] + ex["logs0"][:, None]], dim=1)
         nll = mixture_nll(out, ex["y"], ex["discrete"], ex["lo"], ex["hi"], ex["step"])
         return nll + ex["log_jac"]
 
@@ -265,13 +307,16 @@ class MaskedEngine:
             tm = self.net(marg, temb)[:, 0]
             return -float(tj.mean() - (torch.logsumexp(tm, 0) - math.log(len(tm))))
 
-    def fit(self):
+    def fit(self, checkpoint: TrainingCheckpoint | None = None, state: dict | None = None):
+        """Train (or resume from ``state``, a :meth:`TrainingCheckpoint.load` of
+        ``checkpoint``); with a ``checkpoint`` the state is saved at every
+        validation check, so a killed run resumes there with the same result."""
         cfg = self.cfg
         gen = torch.Generator().manual_seed(self.seed)
         train = torch.as_tensor(self.train_rows)
         val_rows = torch.as_tensor(self.val_rows)
         n_val = min(4096, max(256, 8 * len(self.val_rows)))
-        val = self._draw(gen, n_val, val_rows)
+        val = self._draw(gen, n_val, val_rows)  # drawn before any resume: the same rows
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate,
                                weight_decay=cfg.weight_decay)
         warm = max(1, cfg.max_steps // 20)
@@ -283,9 +328,29 @@ class MaskedEngine:
             return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-        best, best_state, history = math.inf, None, []
+        best, best_state, history, start = math.inf, None, [], 0
+        # the training-batch DV bounds of the second half of the steps, per (time, mask):
+        # the authors' MINE estimate (mine mode; see MINECMI's batch_terms_)
+        shape = (len(self.times), len(self.masks))
+        bsum, bcount = torch.zeros(shape, dtype=torch.float64), torch.zeros(shape)
+        tail = cfg.max_steps // 2
+        if state is not None:
+            bsum, bcount = state.get("batch_sum", bsum), state.get("batch_count", bcount)
+            if state["finished"]:
+                self.net.load_state_dict(state["net"])
+                self.net.eval()
+                self.history = [tuple(h) for h in state["history"]]
+                self.batch_terms = (bsum / bcount).numpy()
+                return self
+            self.net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            gen.set_state(state["gen"])
+            start, best, best_state = int(state["step"]), float(state["best"]), state["best_state"]
+            history = [tuple(h) for h in state["history"]]
         D = self.X0.shape[1]
-        bar = tqdm(range(cfg.max_steps), disable=cfg.verbose < 1, desc=f"{cfg.mode} CMI fit")
+        bar = tqdm(range(start, cfg.max_steps), total=cfg.max_steps, initial=start,
+                   disable=cfg.verbose < 1, desc=f"{cfg.mode} CMI fit")
         for step in bar:
             r, ti, mi, j = self._draw(gen, cfg.batch_size, train)
             z = torch.randn(len(r), D, generator=gen)
@@ -298,6 +363,9 @@ class MaskedEngine:
                 perm = torch.randperm(len(r), generator=gen)
                 tj, tm = self._mine_terms(r, ti, mi, z, perm)
                 loss = -(tj.mean() - (torch.logsumexp(tm, 0) - math.log(len(tm))))
+                if step >= tail:
+                    bsum[ti[0], mi[0]] -= float(loss.detach())
+                    bcount[ti[0], mi[0]] += 1
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), 10.0)
@@ -311,27 +379,41 @@ class MaskedEngine:
                 if v < best:
                     best, best_state = v, copy.deepcopy(self.net.state_dict())
                 bar.set_postfix(val=f"{v:.4f}")
+                if checkpoint is not None and step + 1 < cfg.max_steps:
+                    checkpoint.save({
+                        "finished": False, "times": self.times, "step": step + 1,
+                        "net": self.net.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "gen": gen.get_state(), "best": best,
+                        "best_state": best_state, "history": history,
+                        "batch_sum": bsum, "batch_count": bcount})
         if best_state is not None:
             self.net.load_state_dict(best_state)
         self.net.eval()
         self.history = history
+        self.batch_terms = (bsum / bcount).numpy()  # nan where a pair had no tail batch
+        if checkpoint is not None:
+            checkpoint.save({"finished": True, "times": self.times, "net": self.net.state_dict(),
+                             "history": history, "batch_sum": bsum, "batch_count": bcount})
         return self
 
     # -- evaluation -----------------------------------------------------------
-    def evaluate(self, mask_ids=None, chunk: int = 1024) -> np.ndarray:
+    def evaluate(self, mask_ids=None, time_ids=None, chunk: int = 1024) -> np.ndarray:
         """Per-test-row terms, shape ``(n_times, n_masks, n_test)``.
 
         Density mode: ``-log q(x_A | mask)`` in nats. MINE mode: the DV
-        influence terms whose mean is the bound for ``I(A; mask)``.
+        influence terms whose mean is the bound for ``I(A; mask)``. Only the
+        times ``time_ids`` (indices into ``times``; default all) are filled,
+        the others are ``nan``.
         """
         rows = torch.as_tensor(self.test_rows)
         n = len(rows)
         M = len(self.masks)
         mask_ids = range(M) if mask_ids is None else mask_ids
+        time_ids = range(len(self.times)) if time_ids is None else time_ids
         out = np.full((len(self.times), M, n), np.nan)
         dA = len(self.a_idx)
         with torch.no_grad():
-            for ti in range(len(self.times)):
+            for ti in time_ids:
                 for mi in mask_ids:
                     if self.cfg.mode == "density":
                         tot = torch.zeros(n)

@@ -45,12 +45,18 @@ class CNNBody(nn.Module):
 
     Three stride-2 convolutions after a stride-1 one give a receptive field
     that covers lattices up to about 30 sites per side; the flattened feature
-    map keeps positions, so the dense layer sees the whole context.
+    map keeps positions, so the dense layer sees the whole context. The planes
+    at ``local_sites`` (flat site indices, e.g. the sites within a few steps of
+    the target) also go to the dense layer unconvolved, so the near context,
+    which carries most of the information, is not squeezed through the strides.
     """
 
     def __init__(self, n_planes: int, shape: tuple[int, ...], n_temb: int, channels: int,
-                 hidden: tuple[int, ...]):
+                 hidden: tuple[int, ...], local_sites=None):
         super().__init__()
+        # the planes at the sites next to the target go to the dense layer directly
+        local = torch.as_tensor([] if local_sites is None else local_sites, dtype=torch.long)
+        self.register_buffer("local_sites", local, persistent=False)
         conv = _conv(len(shape))
         c = channels
         self.first = conv(n_planes, c, 3, padding=1)
@@ -65,7 +71,7 @@ class CNNBody(nn.Module):
         for _ in range(3):
             size = [(s - 1) // 2 + 1 for s in size]
         flat = 2 * c * int(math.prod(size))
-        layers, d = [], flat + n_temb
+        layers, d = [], flat + n_temb + n_planes * len(local)
         for h in hidden:
             layers += [nn.Linear(d, h), nn.SiLU()]
             d = h
@@ -77,7 +83,8 @@ class CNNBody(nn.Module):
         b = planes.shape[0]
         bias = self.tbias(temb).view(b, -1, *([1] * len(self.shape)))
         h = self.convs(self.first(planes) + bias).flatten(1)
-        return self.dense(torch.cat([h, temb], dim=1))
+        near = planes.flatten(2)[:, :, self.local_sites].flatten(1)
+        return self.dense(torch.cat([h, temb, near], dim=1))
 
 
 class HeadNet(nn.Module):

@@ -49,7 +49,7 @@ class MINECMI(_MaskedCMIBase):
     weight_decay : float, default=0.0
     n_shuffles : int, default=4
         Shuffled partners per held-out row for the product-of-marginals term.
-    test_fraction, validation_fraction, eval_every, device, random_state, verbose
+    test_fraction, validation_fraction, eval_every, device, random_state, verbose, checkpoint_dir
         As in :class:`~markovphase.cmi.neural.NeuralCMI`.
     value_grid : ignored placeholder kept for a common interface, default=None
         (the DV bound needs no density, so clean data with atoms is fine).
@@ -58,6 +58,12 @@ class MINECMI(_MaskedCMIBase):
     ----------
     network_state_, history_, n_test_, masks_ : as in NeuralCMI.
     mask_terms_ : (n_times, n_masks) — held-out DV bound of I(A; context) per mask.
+    batch_mask_terms_ : (n_times, n_masks) — the same bound averaged over the training
+        batches of the second half of the steps (each batch is one (time, mask)): the
+        authors' estimate, biased upwards by over-fitting; ``nan`` for a pair that
+        had no batch there.
+    batch_cmi_ : (n_times, n_triples) — ``I(A;BC) - I(A;B)`` from ``batch_mask_terms_``
+        (the last A group of the call).
     """
 
     _mode = "mine"
@@ -65,7 +71,8 @@ class MINECMI(_MaskedCMIBase):
     def __init__(self, hidden=(128, 128), architecture="auto", channels=8, max_steps=2000,
                  batch_size=256, learning_rate=1e-3, weight_decay=0.0, n_shuffles=4,
                  test_fraction=0.3, validation_fraction=0.1, eval_every=None,
-                 value_grid=None, device="auto", random_state=None, verbose=0):
+                 value_grid=None, device="auto", random_state=None, verbose=0,
+                 checkpoint_dir=None):
         store_params(self, locals())
 
     def _grids(self, X0, a_idx):

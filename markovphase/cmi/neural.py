@@ -46,8 +46,9 @@ stderr of ~0.002) and 0.001 for t >= 0.5.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -103,6 +104,14 @@ class _MaskedCMIBase(CMIEstimator):
         raise NotImplementedError
 
     # -- engine --------------------------------------------------------------
+    def _local_radius(self) -> int:
+        """Radius of the near context that bypasses the CNN's strides (-1: none)."""
+        return -1
+
+    def _gaussian_baseline(self) -> bool:
+        """Whether the density starts from the Gaussian conditional (see ``_baseline``)."""
+        return False
+
     def _config(self, lattice_given: bool):
         from ._masked import EngineConfig, resolve_device
 
@@ -117,7 +126,8 @@ class _MaskedCMIBase(CMIEstimator):
             max_steps=int(self.max_steps), batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
             eval_every=int(every), n_shuffles=int(getattr(self, "n_shuffles", 1)),
-            device=resolve_device(self.device), verbose=int(self.verbose))
+            device=resolve_device(self.device), verbose=int(self.verbose),
+            local_radius=self._local_radius(), gaussian_baseline=self._gaussian_baseline())
 
     def _grids(self, X0, a_idx):
         from ._masked import detect_grid
@@ -136,8 +146,47 @@ class _MaskedCMIBase(CMIEstimator):
             raise ValueError(f"value_grid={vg!r} needs step > 0 and hi >= lo")
         return [(lo, hi, step)] * len(a_idx)
 
-    def _run(self, X0, a_idx, triples, times, path, noise, geometry):
-        """Train once for all ``triples`` (lists of (B, C) feature indices) and ``times``."""
+    def _checkpoint(self, X0, noise, a_idx, masks, rows, seed, cfg, path, times, grids):
+        """The training checkpoint of this run under ``checkpoint_dir`` (or None), its
+        usable state and the times to train on.
+
+        The file is keyed by everything the training depends on except the
+        times, which it records: a finished network trained on a superset of
+        ``times`` is reused (a resumed scan asks only for its missing times and
+        gets the numbers of the uninterrupted run); an unfinished one resumes
+        when its times are ``times``; anything else is trained afresh.
+        """
+        from ..cache import cache_key
+        from ._checkpoint import TrainingCheckpoint
+
+        if self.checkpoint_dir is None:
+            return None, None, times
+        run = {k: v for k, v in vars(cfg).items() if k not in ("device", "verbose")}
+        key = cache_key(X0, {
+            "estimator": type(self).__qualname__, "config": run, "seed": seed,
+            "a_idx": a_idx, "masks": [np.flatnonzero(m) for m in masks], "grids": grids,
+            "rows": [cache_key(r, {}) for r in rows],
+            "noise": None if noise is None else cache_key(noise, {}),
+            "path": None if path is None else [type(path).__qualname__, repr(vars(path))]})
+        ckpt = TrainingCheckpoint(os.path.join(os.fspath(self.checkpoint_dir),
+                                               f"{self._mode}-{key}.pt"))
+        state = ckpt.load()
+        if state is None:
+            return ckpt, None, times
+        saved = [None if v is None else float(v) for v in state["times"]]
+        if state["finished"] and set(times) <= set(saved):
+            return ckpt, state, saved
+        if not state["finished"] and saved == list(times):
+            return ckpt, state, times
+        return ckpt, None, times
+
+    def _train(self, X0, a_idx, triples, times, path, noise, geometry):
+        """Train one network for ``triples`` (lists of (B, C) feature indices) and ``times``
+        (or resume / reload it from ``checkpoint_dir``).
+
+        Returns ``(results_at, trained_times)``: ``results_at(t)`` evaluates the
+        held-out rows at one of ``times`` and returns a CMIResult per triple.
+        """
         from ._masked import MaskedEngine, deterministic_torch, split_rows
 
         n, D = X0.shape
@@ -169,29 +218,39 @@ class _MaskedCMIBase(CMIEstimator):
                       "their density is not defined; pass value_grid=(lo, hi, step) or add noise")
             for t in clean_t:
                 self.reasons_[t] = reason
-            warnings.warn(f"NeuralCMI: {reason} (t = {clean_t})", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"NeuralCMI: {reason} (t = {clean_t})", RuntimeWarning, stacklevel=4)
         cfg = self._config(geometry.shape is not None)
         if cfg.architecture == "cnn" and geometry.shape is None:
             raise ValueError("architecture='cnn' needs a lattice; pass lattice=... or use 'mlp'")
         if not masks:
             masks.append(np.zeros(D, dtype=bool))
+        ckpt, state, train_times = self._checkpoint(X0, noise, a_idx, masks, rows, seed, cfg,
+                                                    path, list(times), grids)
         with deterministic_torch(seed):
-            eng = MaskedEngine(X0.astype(np.float32), a_idx, np.array(masks), times, path,
+            eng = MaskedEngine(X0.astype(np.float32), a_idx, np.array(masks), train_times, path,
                                noise, geometry, grids, cfg, rows, seed)
-            eng.fit()
-            terms = eng.evaluate()
+            eng.fit(ckpt, state)
         self.network_state_ = {k: v.detach().cpu().clone() for k, v in eng.net.state_dict().items()}
         self.history_ = eng.history
-        self.n_test_ = len(rows[2])
+        self.n_test_ = n_test = len(rows[2])
         self.masks_ = np.array(masks)
-        self.mask_terms_ = terms.mean(axis=-1)
-        out = {}
-        for ti, t in enumerate(times):
-            if t in self.reasons_:
-                out[t] = [NAN_RESULT] * len(triples)
-                continue
-            out[t] = self._triple_results(terms[ti], mask_of, triples, len(rows[2]))
-        return out
+        self.mask_terms_ = np.full((len(times), len(masks)), np.nan)
+        if self._mode == "mine":  # the authors' estimate: training-batch DV bounds
+            batch = eng.batch_terms[[train_times.index(t) for t in times]]
+            self.batch_mask_terms_ = batch
+            self.batch_cmi_ = np.array([[row[mbc] - (0.0 if mb is None else row[mb])
+                                         for mb, mbc in mask_of] for row in batch])
+        reasons = self.reasons_
+
+        def results_at(t):
+            ti = train_times.index(t)
+            terms = eng.evaluate(time_ids=[ti])[ti]
+            self.mask_terms_[list(times).index(t)] = terms.mean(axis=-1)
+            if t in reasons:
+                return [NAN_RESULT] * len(triples)
+            return self._triple_results(terms, mask_of, triples, n_test)
+
+        return results_at
 
     # -- public API ----------------------------------------------------------
     def _evaluate(self, A, C, B):
@@ -200,8 +259,7 @@ class _MaskedCMIBase(CMIEstimator):
         a_idx = np.arange(dA)
         Bi = np.arange(dA, dA + dB)
         Ci = np.arange(dA + dB, X.shape[1])
-        res = self._run(X, a_idx, [(Bi, Ci)], [None], None, None, _geometry(None))
-        return res[None][0]
+        return self._train(X, a_idx, [(Bi, Ci)], [None], None, None, _geometry(None))(None)[0]
 
     @staticmethod
     def _groups(regions):
@@ -213,7 +271,9 @@ class _MaskedCMIBase(CMIEstimator):
             groups.setdefault(np.sort(a).tobytes(), []).append(i)
         return groups
 
-    def _regions_over_times(self, X0, regions, lattice, times, path, noise):
+    def _iter_regions(self, X0, regions, lattice, times, path, noise):
+        """Train one network per distinct A, then yield ``(t, [CMIResult per region])``
+        one time after the other."""
         X0 = as_2d(X0, "X")
         if lattice is not None:
             lattice.check_X(X0)
@@ -228,15 +288,17 @@ class _MaskedCMIBase(CMIEstimator):
             raise ValueError(f"got {X0.shape[0]} samples; {type(self).__name__} needs at least "
                              f"{self.min_samples}")
         regions = [r if isinstance(r, Regions) else Regions(*r) for r in regions]
-        out = {t: [None] * len(regions) for t in times}
+        runs = []
         for idx in self._groups(regions).values():
             a_idx = np.asarray(regions[idx[0]].A, dtype=np.intp)
             triples = [(regions[i].B, regions[i].C) for i in idx]
-            res = self._run(X0, a_idx, triples, times, path, noise, geometry)
-            for t in times:
-                for k, i in enumerate(idx):
-                    out[t][i] = res[t][k]
-        return out
+            runs.append((idx, self._train(X0, a_idx, triples, times, path, noise, geometry)))
+        for t in times:
+            out = [None] * len(regions)
+            for idx, results_at in runs:
+                for i, res in zip(idx, results_at(t), strict=True):
+                    out[i] = res
+            yield t, out
 
     def evaluate_regions(self, X: np.ndarray, regions: Sequence[Regions],
                          lattice: Lattice | None = None) -> list[CMIResult]:
@@ -245,7 +307,7 @@ class _MaskedCMIBase(CMIEstimator):
         With a ``lattice`` the network is a CNN over masked images
         (``architecture="auto"``); without, an MLP over masked vectors.
         """
-        return self._regions_over_times(X, regions, lattice, [None], None, None)[None]
+        return dict(self._iter_regions(X, regions, lattice, [None], None, None))[None]
 
     def evaluate_path(self, X0, noise, path, times, regions: Sequence[Regions],
                       lattice: Lattice | None = None) -> dict[float, list[CMIResult]]:
@@ -255,6 +317,13 @@ class _MaskedCMIBase(CMIEstimator):
         times drawn from ``times``) and evaluated on held-out rows with the
         caller's fixed ``noise``. Returns ``{t: [CMIResult per region]}``.
         """
+        return dict(self.iter_path(X0, noise, path, times, regions, lattice))
+
+    def iter_path(self, X0, noise, path, times, regions: Sequence[Regions],
+                  lattice: Lattice | None = None) -> Iterator[tuple[float, list[CMIResult]]]:
+        """:meth:`evaluate_path` one time at a time: train (checkpointed under
+        ``checkpoint_dir``), then yield ``(t, [CMIResult per region])`` as each time's
+        held-out rows are evaluated."""
         from ..diffusion import check_time, get_path
 
         path = get_path(path)
@@ -263,7 +332,7 @@ class _MaskedCMIBase(CMIEstimator):
             raise ValueError("times is empty; expected at least one diffusion time")
         if noise is None:
             raise ValueError("noise must be an (n_samples, n_features) standard normal array")
-        return self._regions_over_times(X0, regions, lattice, times, path, noise)
+        return self._iter_regions(X0, regions, lattice, times, path, noise)
 
 
 class NeuralCMI(_MaskedCMIBase):
@@ -304,6 +373,13 @@ class NeuralCMI(_MaskedCMIBase):
         Seeds the data split, initialisation, batches and noise.
     verbose : int, default=0
         1 shows a progress bar.
+    checkpoint_dir : str, path or None, default=None
+        Folder for training checkpoints (saved at every validation check,
+        atomically; read with ``torch.load(weights_only=True)``). A killed run
+        resumes from its last one with the same result, and a finished network
+        is reused by a later call that asks for a subset of its times (a
+        resumed scan). :class:`~markovphase.PhaseScan` sets it to
+        ``cache_dir/checkpoints``. Does not change any result.
 
     Attributes
     ----------
@@ -318,10 +394,22 @@ class NeuralCMI(_MaskedCMIBase):
 
     _mode = "density"
 
+    def _gaussian_baseline(self) -> bool:
+        if not isinstance(self.gaussian_baseline, bool | np.bool_):
+            raise ValueError(f"gaussian_baseline={self.gaussian_baseline!r} must be True or False")
+        return bool(self.gaussian_baseline)
+
+    def _local_radius(self) -> int:
+        r = self.local_radius
+        if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < -1:
+            raise ValueError(f"local_radius={r!r} must be an integer >= -1 (-1: no near path)")
+        return int(r)
+
     def __init__(self, hidden=(128, 128), n_components=6, architecture="auto", channels=8,
                  max_steps=2000, batch_size=256, learning_rate=2e-3, weight_decay=0.0,
                  test_fraction=0.3, validation_fraction=0.1, eval_every=None,
-                 value_grid="auto", device="auto", random_state=None, verbose=0):
+                 value_grid="auto", device="auto", random_state=None, verbose=0,
+                 checkpoint_dir=None, local_radius=-1, gaussian_baseline=False):
         store_params(self, locals())
 
     def _masks_needed(self, mask_id, contexts):

@@ -90,6 +90,15 @@ class MarkovProbe(TransformerMixin, Probe):
         Seeds the noise and the estimator.
     schedule : str or DiffusionPath, default="deprecated"
         Deprecated spelling of ``path`` (``FutureWarning``; removed in the next release).
+    checkpoint_dir : str, path or None, default=None
+        Handed to an estimator that trains (``neural``, ``mine``: its
+        ``checkpoint_dir``) in :meth:`iter_path`, so a killed path run resumes
+        its training; :class:`~markovphase.PhaseScan` sets it to
+        ``cache_dir/checkpoints``. Does not change any result.
+    verbose : int, default=0
+        Handed to the estimator's ``verbose`` in :meth:`iter_path` when that is
+        0 (a progress bar per training run); :class:`~markovphase.PhaseScan`
+        passes its own. Does not change any result.
 
     Attributes
     ----------
@@ -113,7 +122,8 @@ class MarkovProbe(TransformerMixin, Probe):
 
     def __init__(self, lattice_shape=None, radii=(1, 2, 3), t=0.0, sites=None, patch=1,
                  n_channels=1, periodic=False, path="linear", cmi="gaussian",
-                 noise_floor=2.0, random_state=None, schedule=DEPRECATED):
+                 noise_floor=2.0, random_state=None, schedule=DEPRECATED, checkpoint_dir=None,
+                 verbose=0):
         store_params(self, locals())
 
     # -- geometry -------------------------------------------------------------
@@ -287,6 +297,11 @@ class MarkovProbe(TransformerMixin, Probe):
         z = fixed_noise(X.shape[0], X.shape[1], self._noise_seed)
         times = [float(t) for t in times]
         est = self.estimator_
+        accepted = est.get_params(deep=False)
+        if self.checkpoint_dir is not None and "checkpoint_dir" in accepted:
+            est.set_params(checkpoint_dir=self.checkpoint_dir)
+        if self.verbose and accepted.get("verbose", None) == 0:
+            est.set_params(verbose=self.verbose)
         runs = []
         for _, regs in self.regions():
             if hasattr(est, "iter_path"):
