@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import store_params
+from ._masked_base import MaskedCMIBase
 from .base import result_from_terms
-from .neural import _MaskedCMIBase
 
 
-class MINECMI(_MaskedCMIBase):
+class MINECMI(MaskedCMIBase):
     """I(A;C|B) = I(A;BC) - I(A;B) from a Donsker-Varadhan critic on masked contexts.
 
     Parameters
