@@ -282,3 +282,19 @@ def test_mine_the_authors_way_from_the_training_batches():
     np.testing.assert_allclose(est.batch_cmi_[0, 0],
                                est.batch_mask_terms_[0, 1] - est.batch_mask_terms_[0, 0])
     assert abs(est.batch_cmi_[0, 0] - exact) < 0.1, (est.batch_cmi_, held.value)
+
+
+def test_tightest_nested_bound_takes_the_best_context_inside():
+    from markovphase.cmi.neural import tightest_nested
+
+    masks = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 1, 0]], bool)
+    rng = np.random.default_rng(0)
+    terms = rng.normal(size=(4, 50)) + np.array([1.0, 0.7, 0.9, 0.2])[:, None]
+    out = tightest_nested(terms, masks)
+    np.testing.assert_array_equal(out[0], terms[0])  # nothing inside S_0 but itself
+    np.testing.assert_array_equal(out[1], terms[1])  # 0.7 beats S_0's 1.0
+    np.testing.assert_array_equal(out[2], terms[3])  # S_3 (0.2) lies inside S_2 (0.9)
+    np.testing.assert_array_equal(out[3], terms[3])
+    with pytest.raises(ValueError, match="nested_bounds"):
+        A, B, C = chain(100)
+        NeuralCMI(nested_bounds="yes", **FAST).evaluate(A, C, B)

@@ -60,7 +60,7 @@ class MaskedCMIBase(CMIEstimator):
     min_samples = 20
 
     # -- subclass hooks ------------------------------------------------------
-    def _triple_results(self, terms, mask_of, triples, n_test):
+    def _triple_results(self, terms, mask_of, triples, n_test, masks):
         raise NotImplementedError
 
     def _masks_needed(self, B, BC):
@@ -213,7 +213,7 @@ class MaskedCMIBase(CMIEstimator):
             self.mask_terms_[list(times).index(t)] = terms.mean(axis=-1)
             if t in reasons:
                 return [NAN_RESULT] * len(triples)
-            return self._triple_results(terms, mask_of, triples, n_test)
+            return self._triple_results(terms, mask_of, triples, n_test, masks)
 
         return results_at
 

@@ -82,6 +82,6 @@ class MINECMI(MaskedCMIBase):
         B, BC = contexts
         return (mask_id(B) if np.asarray(B).size else None), mask_id(BC)
 
-    def _triple_results(self, terms, mask_of, triples, n_test):
+    def _triple_results(self, terms, mask_of, triples, n_test, masks):
         return [result_from_terms(terms[mbc] - (0.0 if mb is None else terms[mb]), n_test)
                 for mb, mbc in mask_of]

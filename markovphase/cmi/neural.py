@@ -51,7 +51,7 @@ import numpy as np
 
 from ..params import store_params
 from ._masked_base import MaskedCMIBase
-from .base import result_from_terms
+from .base import CMIResult, result_from_terms
 
 
 class NeuralCMI(MaskedCMIBase):
@@ -109,6 +109,14 @@ class NeuralCMI(MaskedCMIBase):
         visible context (the training rows' covariance moved along the path),
         so the network learns only the departure from it
         (:mod:`markovphase.cmi._baseline`).
+    nested_bounds : bool, default=True
+        Each conditional entropy is the tightest of the held-out cross-entropy
+        bounds of the trained contexts inside it (:func:`tightest_nested`):
+        where the network uses a large context worse than a smaller one inside
+        it (over-fitting the far context of clean images), the smaller one's
+        bound is taken. The estimate then never increases with r and never
+        goes below 0 for nested rings; its stderr is the larger of the tight and
+        the raw paired difference's. ``mask_terms_`` stays the raw values.
 
     Attributes
     ----------
@@ -124,8 +132,9 @@ class NeuralCMI(MaskedCMIBase):
     _mode = "density"
 
     def _gaussian_baseline(self) -> bool:
-        if not isinstance(self.gaussian_baseline, bool | np.bool_):
-            raise ValueError(f"gaussian_baseline={self.gaussian_baseline!r} must be True or False")
+        for name in ("gaussian_baseline", "nested_bounds"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be True or False")
         return bool(self.gaussian_baseline)
 
     def _local_radius(self) -> int:
@@ -138,12 +147,42 @@ class NeuralCMI(MaskedCMIBase):
                  max_steps=2000, batch_size=256, learning_rate=2e-3, weight_decay=0.0,
                  test_fraction=0.3, validation_fraction=0.1, eval_every=None,
                  value_grid="auto", device="auto", random_state=None, verbose=0,
-                 checkpoint_dir=None, local_radius=3, gaussian_baseline=True):
+                 checkpoint_dir=None, local_radius=3, gaussian_baseline=True,
+                 nested_bounds=True):
         store_params(self, locals())
 
     def _masks_needed(self, mask_id, contexts):
         B, BC = contexts
         return mask_id(B), mask_id(BC)
 
-    def _triple_results(self, terms, mask_of, triples, n_test):
-        return [result_from_terms(terms[mb] - terms[mbc], n_test) for mb, mbc in mask_of]
+    def _triple_results(self, terms, mask_of, triples, n_test, masks):
+        raw = [result_from_terms(terms[mb] - terms[mbc], n_test) for mb, mbc in mask_of]
+        if not self.nested_bounds:
+            return raw
+        tight = tightest_nested(terms, masks)
+        out = []
+        for (mb, mbc), r in zip(mask_of, raw, strict=True):
+            d = tight[mb] - tight[mbc]
+            # the stderr of the raw paired difference: where both bounds come from one
+            # context the tight difference is exactly 0, which is not exactness
+            out.append(CMIResult(float(d.mean()), max(r.stderr, float(
+                d.std(ddof=1) / np.sqrt(len(d)))), d, n_test))
+        return out
+
+
+def tightest_nested(terms: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per mask, the per-row terms of the tightest valid cross-entropy bound.
+
+    ``terms[i]`` are held-out terms ``-log q(a | x_{S_i})`` whose mean bounds
+    ``H(A | S_i)`` from above. Less context never lowers the entropy
+    (``S_j ⊆ S_i`` gives ``H(A|S_i) <= H(A|S_j) <= mean terms[j]``), so every
+    mask inside ``S_i`` also bounds ``H(A|S_i)``; row ``i`` of the result is the
+    row ``j`` with the smallest mean among them (``terms[i]`` itself when the
+    network used its larger context well). ``masks`` is ``(M, D)`` bool.
+    """
+    m = np.asarray(masks, dtype=bool).astype(np.int64)
+    inside = (m @ (1 - m).T) == 0  # inside[j, i]: S_j is a subset of S_i
+    means = np.asarray(terms).mean(axis=-1)
+    pick = [int(np.flatnonzero(inside[:, i])[np.argmin(means[inside[:, i]])])
+            for i in range(len(m))]
+    return np.asarray(terms)[pick]
