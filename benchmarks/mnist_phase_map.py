@@ -14,8 +14,10 @@ command, commit and versions; its wall time and peak memory (the child's
 way (Hu et al.: the Donsker-Varadhan bound averaged over the training batches,
 the max of K runs, for I(A;BC) and each I(A;B(r))) and the held-out way (the
 same K critics evaluated on held-out rows, mean over the runs), at the times
-``--mine-times``. ``OUT/mnist_phase_map.json`` holds everything with the
-provenance, ``OUT/mnist_phase_map.png`` draws it next to the authors' values.
+``--mine-times``. ``OUT/mnist_phase_map.json`` holds everything, each entry with
+the provenance of the run that made it (a later run into the same ``OUT``
+replaces the entries it recomputes and keeps the others);
+``OUT/mnist_phase_map.png`` draws it next to the authors' values.
 
 Usage::
 
@@ -200,17 +202,26 @@ def main(argv=None):
         figure(json.loads((out / "mnist_phase_map.json").read_text()), out / "mnist_phase_map.png")
         return
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"provenance": provenance.record(), "scans": [], "mine": None,
-           "authors": {"r1": AUTHORS_R1, "i_abc": AUTHORS_I_ABC}}
+    # a run adds to (or replaces entries of) the folder's earlier runs; each entry keeps
+    # the provenance of the run that made it
+    path = out / "mnist_phase_map.json"
+    doc = (json.loads(path.read_text()) if path.exists() else
+           {"scans": [], "mine": None, "authors": {"r1": AUTHORS_R1, "i_abc": AUTHORS_I_ABC}})
+    rec = provenance.record()
     for spec in args.cmi:
-        doc["scans"].append(run_scan(spec, out, args.seed, args.quiet))
+        run = {**run_scan(spec, out, args.seed, args.quiet), "provenance": rec}
+        doc["scans"] = [s for s in doc["scans"] if s["spec"] != spec] + [run]
     if args.mine_runs:
-        doc["mine"] = mine_authors_way(args.mine_times, args.mine_runs, args.mine_steps,
-                                       args.seed)
-    text = provenance.header() + table(doc) + "\n"
+        doc["mine"] = {**mine_authors_way(args.mine_times, args.mine_runs, args.mine_steps,
+                                          args.seed), "provenance": rec}
+    doc["provenance"] = rec  # the last run
+    made_by = sorted({r["provenance"]["command"] for r in doc["scans"] + [doc["mine"] or {}]
+                      if "provenance" in r})
+    text = (provenance.header() + "".join(f"# part of this file was made by: {c}\n"
+                                          for c in made_by) + table(doc) + "\n")
     print(text)
     (out / "mnist_phase_map.txt").write_text(text)
-    (out / "mnist_phase_map.json").write_text(json.dumps(doc, indent=1, default=repr))
+    path.write_text(json.dumps(doc, indent=1, default=repr))
     figure(doc, out / "mnist_phase_map.png")
 
 
