@@ -119,3 +119,19 @@ def test_fit_uses_only_the_columns_of_the_regions():
     res = est.evaluate_regions(X, [Regions(np.array([0]), np.array([1]), np.array([2, 3]))])
     assert est.features_.tolist() == [0, 1, 2, 3] and np.isfinite(res[0].value)
     assert isinstance(est.model_, GaussianMixtureModel)
+
+
+def test_pure_noise_is_exactly_zero_not_rounding():
+    """At t = 1 (alpha = 0) every component is N(0, I): the CMI is 0 exactly, not the
+    -3e-14 of rounding with a 1e-15 stderr (which read as 'below -2 stderr')."""
+    from markovphase import MixtureCMI
+    from markovphase.lattice import Lattice
+
+    rng = np.random.default_rng(0)
+    X0 = np.concatenate([rng.normal(-1, 0.3, (300, 16)), rng.normal(1, 0.3, (300, 16))])
+    lat = Lattice((4, 4), 1, periodic=True)
+    regions = [lat.regions((1, 1), r) for r in (1,)]
+    res = dict(MixtureCMI(n_components=2, random_state=0).iter_path(
+        X0, rng.standard_normal(X0.shape), "linear", [0.5, 1.0], regions, lattice=lat))
+    assert res[1.0][0].value == 0.0 and res[1.0][0].stderr == 0.0
+    assert res[0.5][0].value > 0.0

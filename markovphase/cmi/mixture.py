@@ -243,4 +243,8 @@ class MixtureCMI(CMIEstimator):
                 raise ValueError(f"noise has shape {noise.shape}; expected X0's {X0.shape}")
             Xe, Ze = X0[eval_rows][:, features], noise[eval_rows][:, features]
         for t in tqdm(times, desc="mixture CMI", disable=not self.verbose):
+            if float(p.alpha(t)) == 0.0:  # pure noise: one Gaussian, every CMI is exactly 0
+                zero = CMIResult(0.0, 0.0, np.zeros(len(Xe)), len(Xe))
+                yield t, [zero] * len(local)
+                continue
             yield t, self._cmi(model.noised(p, t), local, p.noise(Xe, t, Ze))
