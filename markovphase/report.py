@@ -11,6 +11,10 @@ Files written to ``out_dir``:
 - ``markov_length.png`` — xi(t) with error bars and CMI(t) per radius, window shaded
 - ``probe_curve.png`` — instead of the two above, for probes without a radius
 - ``summary.txt`` — a short human-readable summary
+- ``schedule.json`` — the locality schedule the scan implies (scans with radii):
+  at each time the smallest radius within ``schedule_tolerance``, global where
+  none is and inside the transition window
+  (:meth:`~markovphase.schedule.LocalitySchedule.from_scan` with ``window_global``)
 
 Every file is written atomically (:func:`markovphase.outdir.atomic_path`): a
 full disk or a kill leaves the previous version of a file, never a truncated
@@ -182,8 +186,13 @@ def plot_markov_length(scan, path) -> None:
     _save(fig, path)
 
 
-def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dict[str, Path]:
-    """Write the report files of a fitted scan; returns their paths by name."""
+def write_report(scan, out_dir, dataset=None, command: str | None = None,
+                 schedule_tolerance: float | None = 0.01) -> dict[str, Path]:
+    """Write the report files of a fitted scan; returns their paths by name.
+
+    ``schedule_tolerance`` (nats for CMI; None: no schedule) is the tolerance of
+    ``schedule.json``, written for scans with radii.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures = (("probe_curve.png",) if _radius_free(scan)
@@ -218,4 +227,10 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None) -> dic
         plot_heatmap(scan, paths["cmi_heatmap.png"])
         plot_markov_length(scan, paths["markov_length.png"])
     write_text_atomic(paths["summary.txt"], summary_text(scan, dataset))
+    if schedule_tolerance is not None and not _radius_free(scan):
+        from .schedule import LocalitySchedule
+
+        schedule = LocalitySchedule.from_scan(scan, schedule_tolerance, window_global=True)
+        paths["schedule.json"] = out / "schedule.json"
+        write_text_atomic(paths["schedule.json"], schedule.to_json())
     return paths

@@ -17,7 +17,7 @@ from markovphase.schedule import LocalitySchedule
 pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
-def test_from_scan_makes_the_window_global_when_asked():
+def test_from_scan_makes_the_window_global_when_asked(tmp_path):
     ds = mp.load_dataset("macrostates", n_samples=3000)
     scan = mp.PhaseScan(lattice_shape=ds.lattice_shape, periodic=True, radii=[1, 2, 3],
                         times=np.round(np.arange(0, 1.01, 0.1), 1), cmi="gaussian",
@@ -31,6 +31,9 @@ def test_from_scan_makes_the_window_global_when_asked():
         assert r_windowed == (None if lo <= t <= hi else r_plain)  # global inside the window
     assert windowed.radius_at((lo + hi) / 2) is None
     assert windowed.metadata["window_global"] and windowed.metadata["tolerance"] == 0.01
+    paths = scan.write_report(tmp_path)  # the library's report holds the same schedule
+    assert LocalitySchedule.from_json(paths["schedule.json"]).intervals == windowed.intervals
+    assert "schedule.json" not in scan.write_report(tmp_path / "none", schedule_tolerance=None)
 
 
 def test_the_scan_command_writes_a_schedule_that_sample_reads(tmp_path):

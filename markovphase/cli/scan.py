@@ -88,9 +88,7 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
                        --out mnist-report
     """
     from ..datasets import load_dataset
-    from ..outdir import write_text_atomic
     from ..scan import PhaseScan
-    from ..schedule import LocalitySchedule
 
     with echo_warnings():
         if old_schedule is not None:
@@ -130,10 +128,7 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
                            f"{probe}, cmi {cmi}", err=True)
                 scan.fit(X)
                 out.commit()  # OUT holds this scan's report from now on
-                paths = scan.write_report(out_dir, dataset=ds, command=command)
-                schedule = LocalitySchedule.from_scan(scan, schedule_tolerance,
-                                                      window_global=True)
-                paths["schedule.json"] = Path(out_dir) / "schedule.json"
-                write_text_atomic(paths["schedule.json"], schedule.to_json())
+                paths = scan.write_report(out_dir, dataset=ds, command=command,
+                                          schedule_tolerance=schedule_tolerance)
     click.echo(paths["summary.txt"].read_text())
     click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")

@@ -9,13 +9,13 @@ GPU loads on a CPU-only machine and a foreign file can never run code.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
+
+from ..outdir import atomic_path
 
 
 class TrainingCheckpoint:
@@ -48,12 +48,5 @@ class TrainingCheckpoint:
 
     def save(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pt")
-        os.close(fd)
-        try:
+        with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise

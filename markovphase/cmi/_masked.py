@@ -247,13 +247,12 @@ class MaskedEngine:
         tail = cfg.max_steps // 2
         if state is not None:
             bsum, bcount = state.get("batch_sum", bsum), state.get("batch_count", bcount)
+            self.net.load_state_dict(state["net"])
             if state["finished"]:
-                self.net.load_state_dict(state["net"])
                 self.net.eval()
                 self.history = [tuple(h) for h in state["history"]]
                 self.batch_terms = (bsum / bcount).numpy()
                 return self
-            self.net.load_state_dict(state["net"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
             gen.set_state(state["gen"])

@@ -148,8 +148,8 @@ class MaskedCMIBase(CMIEstimator):
         """Train one network for ``triples`` (lists of (B, C) feature indices) and ``times``
         (or resume / reload it from ``checkpoint_dir``).
 
-        Returns ``(results_at, trained_times)``: ``results_at(t)`` evaluates the
-        held-out rows at one of ``times`` and returns a CMIResult per triple.
+        Returns ``results_at``: ``results_at(t)`` evaluates the held-out rows at one
+        of ``times`` and returns a CMIResult per triple.
         """
         from ._engine_parts import deterministic_torch, split_rows
         from ._masked import MaskedEngine
@@ -237,8 +237,8 @@ class MaskedCMIBase(CMIEstimator):
         return groups
 
     def _iter_regions(self, X0, regions, lattice, times, path, noise):
-        """Train one network per distinct A, then yield ``(t, [CMIResult per region])``
-        one time after the other."""
+        """Check the inputs (now), then train one network per distinct A and yield
+        ``(t, [CMIResult per region])`` one time after the other (when iterated)."""
         X0 = as_2d(X0, "X")
         if lattice is not None:
             lattice.check_X(X0)
@@ -253,8 +253,12 @@ class MaskedCMIBase(CMIEstimator):
             raise ValueError(f"got {X0.shape[0]} samples; {type(self).__name__} needs at least "
                              f"{self.min_samples}")
         regions = [r if isinstance(r, Regions) else Regions(*r) for r in regions]
+        return self._train_and_yield(X0, regions, self._groups(regions), times, path, noise,
+                                     geometry)
+
+    def _train_and_yield(self, X0, regions, groups, times, path, noise, geometry):
         runs = []
-        for idx in self._groups(regions).values():
+        for idx in groups.values():
             a_idx = np.asarray(regions[idx[0]].A, dtype=np.intp)
             triples = [(regions[i].B, regions[i].C) for i in idx]
             runs.append((idx, self._train(X0, a_idx, triples, times, path, noise, geometry)))
