@@ -310,7 +310,9 @@ def test_path_cmi_uses_the_same_rows_at_every_time():
 
 # --------------------------------------------------------------------------- command line
 @pytest.mark.usefixtures("fresh_registry")
-def test_calibrate_command_prints_and_writes(tmp_path):
+def test_calibrate_command_prints_and_writes(tmp_path, monkeypatch):
+    import sys
+
     from click.testing import CliRunner
 
     from markovphase.cli import get_cli
@@ -319,6 +321,8 @@ def test_calibrate_command_prints_and_writes(tmp_path):
     args = ["calibrate", "--cmi", "gaussian", "--case", "gaussian-field:side=9",
             "--case-param", "scale=1.0", "--times", "0.3,0.6", "--radii", "1,2",
             "--n-samples", "3000", "--seed", "2", "--out", str(out), "-q"]
+    # the command is read from sys.argv (pytest's own under CliRunner): make it this one
+    monkeypatch.setattr(sys, "argv", ["markovphase", *args])
     res = CliRunner().invoke(get_cli(), args, prog_name="markovphase")
     assert res.exit_code == 0, (res.output, res.exception)
     assert "passed 4/4 cells" in res.output and "gaussian-field" in res.output
