@@ -187,11 +187,15 @@ def plot_markov_length(scan, path) -> None:
 
 
 def write_report(scan, out_dir, dataset=None, command: str | None = None,
-                 schedule_tolerance: float | None = 0.01) -> dict[str, Path]:
+                 schedule_tolerance: float | None = 0.01, schedule_criterion: str = "cmi",
+                 schedule_grid=None) -> dict[str, Path]:
     """Write the report files of a fitted scan; returns their paths by name.
 
-    ``schedule_tolerance`` (nats for CMI; None: no schedule) is the tolerance of
-    ``schedule.json``, written for scans with radii.
+    ``schedule_tolerance`` (None: no schedule) is the tolerance of
+    ``schedule.json``, written for scans with radii, on ``schedule_criterion``
+    (``"cmi"``: nats of CMI; ``"weighted"``: the excess a step of the sampler's
+    time grid ``schedule_grid`` hands on, see
+    :meth:`~markovphase.schedule.LocalitySchedule.from_scan`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +234,8 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None,
     if schedule_tolerance is not None and not _radius_free(scan):
         from .schedule import LocalitySchedule
 
-        schedule = LocalitySchedule.from_scan(scan, schedule_tolerance, window_global=True)
+        schedule = LocalitySchedule.from_scan(scan, schedule_tolerance, window_global=True,
+                                              criterion=schedule_criterion, grid=schedule_grid)
         paths["schedule.json"] = out / "schedule.json"
         write_text_atomic(paths["schedule.json"], schedule.to_json())
     return paths

@@ -187,6 +187,10 @@ class PhaseScan(BaseEstimator):
     n_cells_computed_, n_cells_cached_ : int
     n_samples_fit_ : int
         Rows of ``X``.
+    feature_variance_ : float
+        Mean variance of the clean features (data units squared): the unit of
+        the ``"weighted"`` schedule criterion
+        (:meth:`~markovphase.schedule.LocalitySchedule.from_scan`).
     content_key_ : str
         :meth:`content_key` of the fit (data + every parameter that changes a result).
     cache_path_ : str or None
@@ -283,6 +287,7 @@ class PhaseScan(BaseEstimator):
         self.path_, self.probe_ = plan.path, template
         self.probe_name_, self.cmi_label_ = plan.probe_name, plan.cmi_label
         self.n_samples_fit_, self.content_key_ = int(X.shape[0]), plan.key
+        self.feature_variance_ = float(X.var(axis=0).mean())  # the unit of weighted excess
         cache = CellCache(self.cache_dir, plan.cache_key, plan.cache_params,
                           validate=is_cell_payload)
         self.cache_path_ = None if cache.dir is None else os.fspath(cache.dir)

@@ -294,8 +294,14 @@ def test_denoiser_gap_matches_the_exact_wiener_mse(dens):
 
     rng = np.random.default_rng(6)
     X = rng.standard_normal((3000, D)) @ np.linalg.cholesky(SIGMA).T
+    from markovphase.sampling import step_coefficients, time_grid
+
+    grid = time_grid(8, "quadratic")
     table = denoiser_gap(dens[None], {0: dens[0], 1: dens[1], 2: dens[2]}, X, [0.3, 0.6, 0.95],
-                         prior_mean=np.zeros(D))
+                         prior_mean=np.zeros(D), grid=grid)
+    # the sampling-weighted absolute excess: c(t)^2 gap / prior_mse
+    c = step_coefficients(dens[None].path_, grid, table.t)
+    np.testing.assert_allclose(table.weighted_gap, c**2 * table.gap / table.prior_mse)
     prior = np.trace(SIGMA) / D  # MSE of predicting the (exact, zero) mean
     for _, row in table.iterrows():
         exact_local = dens[row.r].exact_mse(row.t).mean()
@@ -497,3 +503,5 @@ def test_gap_schedule_picks_the_smallest_radius_within_tolerance():
     assert ex.metadata["measure"] == "rel_explained"
     with pytest.raises(ValueError, match="measure='mse'"):
         gap_schedule(table, 0.1, measure="mse")
+    with pytest.raises(ValueError, match="needs denoiser_gap"):  # no grid, no weighted column
+        gap_schedule(table, 0.1, measure="weighted_gap")

@@ -31,9 +31,10 @@ ECHOED_WARNINGS = (FutureWarning, plugins.PluginWarning)
 def parse_kv(items, option: str, literal: bool = True) -> dict:
     """``("ridge=1e-6", "k=8", "cmi=knn")`` -> ``{"ridge": 1e-06, "k": 8, "cmi": "knn"}``.
 
-    Keys: ``-`` becomes ``_``. Values: a Python literal (``(1, 2)``, ``None``,
-    ``True``), else JSON (``true``, ``null``, ``{"a": 1}``), else the text;
-    with ``literal=False`` always the text (``NAME=PATH`` items). Raises
+    Keys: ``-`` becomes ``_`` (parameter names). Values: a Python literal
+    (``(1, 2)``, ``None``, ``True``), else JSON (``true``, ``null``, ``{"a": 1}``),
+    else the text; with ``literal=False`` always the text and the key kept as
+    written (``NAME=PATH`` items: a name, not a parameter). Raises
     :class:`click.BadParameter` naming ``option`` for an item without ``=``.
     """
     out = {}
@@ -41,7 +42,8 @@ def parse_kv(items, option: str, literal: bool = True) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint=option)
-        out[key.strip().replace("-", "_")] = _literal(value) if literal else value
+        key = key.strip()
+        out[key.replace("-", "_") if literal else key] = _literal(value) if literal else value
     return out
 
 
@@ -188,3 +190,14 @@ def echo_warnings(categories=ECHOED_WARNINGS):
                     click.echo(f"markovphase: warning: {w.message}", err=True)
                 else:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def time_spacing_callback(ctx, param, value):
+    """Click callback: a sampler time spacing (name or power), the option named in errors."""
+    from ..sampling import parse_time_spacing
+
+    try:
+        return parse_time_spacing(value, param.opts[0])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+

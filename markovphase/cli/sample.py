@@ -17,7 +17,7 @@ import pandas as pd
 from .. import experiment as ex
 from .. import provenance
 from ..outdir import check_writable_dir
-from ..sampling import METHODS, parse_time_spacing
+from ..sampling import METHODS
 from ..schedule import LocalitySchedule
 from .params import (
     echo_warnings,
@@ -26,16 +26,10 @@ from .params import (
     parse_ints,
     parse_kv,
     parse_pair,
+    time_spacing_callback,
 )
 
 __all__ = ["sample_command", "experiment_config"]
-
-
-def _time_spacing(ctx, param, value):
-    try:
-        return parse_time_spacing(value, "--time-spacing")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _tolerances(ctx, param, value):
@@ -113,16 +107,19 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
                    "time the smallest of these radii within --gap-tolerance of the global one.")
 @click.option("--gap-tolerance", default="0.05", show_default=True, callback=_tolerances,
               metavar="TOL[,TOL...]",
-              help="Relative excess held-out x0-MSE allowed by 'derived-gap'; more values add "
-                   "'derived-gap@TOL' schedules.")
+              help="Excess held-out x0-MSE allowed by 'derived-gap' (as --gap-measure says); "
+                   "more values add 'derived-gap@TOL' schedules.")
 @click.option("--gap-measure", default="rel_gap", show_default=True,
               type=click.Choice(ex.GAP_MEASURES),
-              help="What --gap-tolerance bounds: excess MSE over the global MSE, or over what "
-                   "the global denoiser explains beyond the mean.")
+              help="What --gap-tolerance bounds: excess MSE over the global MSE (rel_gap), over "
+                   "what the global denoiser explains beyond the mean (rel_explained), or the "
+                   "excess one sampler step hands on, in units of the data variance "
+                   "(weighted_gap).")
 @click.option("--gap-times", default="0.1:0.9:0.1", show_default=True,
               help="Times at which 'derived-gap' compares local and global (comma list or "
                    "start:stop:step).")
-@click.option("--time-spacing", default="uniform", show_default=True, callback=_time_spacing,
+@click.option("--time-spacing", default="uniform", show_default=True,
+              callback=time_spacing_callback,
               help="Sampler time grid: uniform, quadratic, cubic or a power rho >= 1 "
                    "(t_i = (1 - i/steps)^rho; larger rho: finer near the data).")
 @click.option("--center/--no-center", default=False, show_default=True,

@@ -10,6 +10,7 @@ import click
 from .. import plugins, provenance
 from ..outdir import OutputDir
 from ..probes.base import short_repr
+from ..sampling.grids import time_grid
 from .params import (
     dataset_options,
     echo_warnings,
@@ -17,6 +18,7 @@ from .params import (
     parse_floats,
     parse_ints,
     parse_kv,
+    time_spacing_callback,
 )
 
 __all__ = ["scan_command", "FORWARD_PATHS"]
@@ -71,11 +73,22 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
               show_default=True,
               help="OUT/schedule.json: at each time the smallest radius whose value is within "
                    "this (nats for CMI), global where none is and inside the window.")
+@click.option("--schedule-criterion", type=click.Choice(["cmi", "weighted"]), default="cmi",
+              show_default=True,
+              help="What --schedule-tolerance bounds: the CMI itself, or the excess x0-error a "
+                   "sampler step hands on in units of the data variance (the CMI turned into "
+                   "the clean site's excess MSE, weighted by the step of the sampler's grid).")
+@click.option("--schedule-steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Sampler steps of the weighted criterion's time grid.")
+@click.option("--schedule-time-spacing", default="uniform", show_default=True,
+              callback=time_spacing_callback,
+              help="Time spacing of the weighted criterion's grid (as sample --time-spacing).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii, site, patch,
                  forward_path, old_schedule, max_samples, n_jobs, seed, window_threshold,
-                 out_dir, cache, force, schedule_tolerance, quiet):
+                 out_dir, cache, force, schedule_tolerance, schedule_criterion, schedule_steps,
+                 schedule_time_spacing, quiet):
     """Measure CMI(t, r), the Markov length and the transition window of a dataset.
 
     Data and parameters are checked, and OUT is checked to be writable and not
@@ -128,7 +141,9 @@ def scan_command(ctx, dataset, cmi, cmi_param, probe, probe_param, times, radii,
                            f"{probe}, cmi {cmi}", err=True)
                 scan.fit(X)
                 out.commit()  # OUT holds this scan's report from now on
-                paths = scan.write_report(out_dir, dataset=ds, command=command,
-                                          schedule_tolerance=schedule_tolerance)
+                paths = scan.write_report(
+                    out_dir, dataset=ds, command=command, schedule_tolerance=schedule_tolerance,
+                    schedule_criterion=schedule_criterion,
+                    schedule_grid=time_grid(schedule_steps, schedule_time_spacing))
     click.echo(paths["summary.txt"].read_text())
     click.echo(f"report written to {out_dir}/ ({', '.join(p.name for p in paths.values())})")

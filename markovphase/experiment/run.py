@@ -133,8 +133,11 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
         X_probe = ds.X[idx[n_train + n_samples:n_train + 2 * n_samples]]
         if len(X_probe) < 2:
             X_probe = X_held
+        from ..sampling import time_grid
+
         gap_table = denoiser_gap(g, {r: loc[r] for r in gap_radii}, X_probe, dv.gap_times,
-                                 seed_split, prior_mean=X_train.mean(axis=0))
+                                 seed_split, prior_mean=X_train.mean(axis=0),
+                                 grid=time_grid(smp_cfg.steps, smp_cfg.time_spacing))
         tols = np.atleast_1d(np.asarray(dv.gap_tolerance, dtype=float))
         for k, tol in enumerate(tols):
             scheds["derived-gap" if k == 0 else f"derived-gap@{tol:g}"] = gap_schedule(

@@ -12,11 +12,11 @@ import warnings
 
 from ..denoisers.centered import CenteredDenoiser
 from ..denoisers.protocol import as_denoiser, denoiser_flops
-from .grids import TIME_SPACINGS, parse_time_spacing, time_grid
+from .grids import TIME_SPACINGS, parse_time_spacing, step_coefficients, time_grid
 from .sampler import METHODS, HybridSampler
 
 __all__ = ["HybridSampler", "CenteredDenoiser", "as_denoiser", "denoiser_flops", "time_grid",
-           "parse_time_spacing", "TIME_SPACINGS", "METHODS", "analytic_flops"]
+           "step_coefficients", "parse_time_spacing", "TIME_SPACINGS", "METHODS", "analytic_flops"]
 
 
 def analytic_flops(denoiser, n_samples: int, t: float) -> float | None:

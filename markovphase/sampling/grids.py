@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["time_grid", "parse_time_spacing", "TIME_SPACINGS"]
+__all__ = ["time_grid", "parse_time_spacing", "step_coefficients", "TIME_SPACINGS"]
 
 
 def time_grid(steps: int, spacing="uniform", t_end: float = 0.0) -> np.ndarray:
@@ -72,3 +72,26 @@ def parse_time_spacing(value, name: str = "time_spacing"):
         raise ValueError(f"{name} {value!r}: expected one of {', '.join(TIME_SPACINGS)} or a "
                          "power >= 1 such as 2.5") from None
     return spacing
+
+
+def step_coefficients(path, grid, times) -> np.ndarray:
+    """How much of an error in ``x0_hat`` at each of ``times`` one sampler step passes on.
+
+    A DDIM step from ``t`` to ``s < t`` (the Euler step on the linear path) is
+    ``x_s = alpha(s) x0_hat + sigma(s) (x_t - alpha(t) x0_hat) / sigma(t)``, so an
+    error ``delta`` of ``x0_hat`` moves ``x_s`` by ``c delta`` with
+
+        c(t, s) = alpha(s) - sigma(s) alpha(t) / sigma(t)      ((t - s) / t on the linear path).
+
+    ``t`` is placed in the step ``[t_{i+1}, t_i]`` of the decreasing ``grid``
+    that holds it and gets ``c(t_i, t_{i+1})``: 1 on the last step (to 0, which
+    returns ``x0_hat`` itself), small on the short steps of high noise.
+    """
+    grid = np.asarray(grid, dtype=float)
+    out = []
+    for t in np.asarray(times, dtype=float):
+        i = int(np.clip(np.searchsorted(-grid, -t, side="right") - 1, 0, len(grid) - 2))
+        ti, si = grid[i], grid[i + 1]
+        a_t, s_t = float(path.alpha(ti)), float(path.sigma(ti))
+        out.append(1.0 if s_t == 0 else float(path.alpha(si)) - float(path.sigma(si)) * a_t / s_t)
+    return np.asarray(out)
