@@ -61,7 +61,7 @@ def test_prefix_logpdfs_match_scipy(ct):
     model = random_mixture(ct)
     X = np.random.default_rng(1).normal(size=(40, 7))
     for A, blocks in [([3], [[2, 4], [1, 5], [0, 6]]), ([3, 1], [[2], [0, 4, 5, 6]]),
-                      ([], [[0, 2, 5]])]:
+                      ([], [[0, 2, 5]]), ([3, 1], [])]:  # no blocks: log p(x_A) alone
         lp, lp_a = model.prefix_logpdfs(X, A, [np.array(b) for b in blocks])
         for i in range(len(blocks) + 1):
             P = [f for b in blocks[:i] for f in b]

@@ -48,7 +48,7 @@ def full_prefix(S, mu, Xo, Xa, A, order, ends):
     if Xo is None:
         return ld, ld_a, None, None
     # V placed per prefix: VJ[j, i*dA + a] = V[j, a] if j is in the first i blocks
-    VJ = (J[:, :, None] * V[:, None, :]).reshape(len(order), -1)
+    VJ = (J[:, :, None] * V[:, None, :]).reshape(len(order), len(ends) * dA)
     cond_inv = np.linalg.inv(cond_L) if dA else cond_L      # (m+1, dA, dA)
     mu_w = mu[order] @ LinvT
     n, m1 = len(Xo), len(ends)
