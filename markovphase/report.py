@@ -197,6 +197,9 @@ def write_report(scan, out_dir, dataset=None, command: str | None = None,
     time grid ``schedule_grid`` hands on, see
     :meth:`~markovphase.schedule.LocalitySchedule.from_scan`).
     """
+    from .schedule_scan import check_criterion
+
+    check_criterion(schedule_criterion)  # before any file is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures = (("probe_curve.png",) if _radius_free(scan)

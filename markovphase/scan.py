@@ -374,12 +374,10 @@ class PhaseScan(BaseEstimator):
         ``radius`` is NaN where no scanned radius is (a global model is needed
         there). This is the data of a locality schedule.
         """
+        from .schedule_scan import smallest_radius_within
+
         check_is_fitted(self)
-        out = []
-        for t, g in self.results_.groupby("t", sort=True):
-            ok = g[g["value"] <= tolerance].sort_values("r")
-            out.append({"t": t, "radius": float(ok["r"].iloc[0]) if len(ok) else np.nan})
-        return pd.DataFrame(out)
+        return smallest_radius_within(self.results_, "value", tolerance)
 
     def write_report(self, out_dir, **kwargs):
         """Write CSV, JSON, figures and a summary to ``out_dir`` (see :mod:`markovphase.report`)."""

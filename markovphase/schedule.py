@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LocalitySchedule", "ScheduleError", "SCHEMA", "sampling_excess"]
+__all__ = ["LocalitySchedule", "ScheduleError", "SCHEMA"]
 
 SCHEMA = "markovphase.locality-schedule"
 VERSION = 1
@@ -238,49 +238,24 @@ class LocalitySchedule:
                   grid=None) -> LocalitySchedule:
         """The schedule of a fitted :class:`~markovphase.scan.PhaseScan`.
 
-        At each scanned time the radius is the smallest scanned radius whose
-        criterion is ``<= tolerance``; where none up to ``max_radius`` is, the
-        global denoiser. ``criterion``:
-
-        * ``"cmi"``: the probe value itself (CMI ``I(A;C|B(r))`` in nats, or a
-          denoiser probe's excess loss; :meth:`PhaseScan.locality_radii`);
-        * ``"weighted"``: the excess x0-error a sampler step with the local
-          denoiser passes on, in units of the data variance
-          (:func:`sampling_excess`): the CMI of the noised site turned into the
-          clean site's excess MSE and weighted by the step of the sampler's time
-          ``grid`` (default: 20 uniform steps, ``markovphase sample``'s). A tiny
-          CMI at high noise can still be a large x0 error there (the noise
-          dominates the noised site's variance), and a small one near the data
-          is handed on almost whole by the last steps.
-
-        With ``window_global`` the scanned times inside the scan's transition
-        window are global too (the Markov length is large there even where a
-        noisy estimate dips below the tolerance). See :meth:`from_radii`.
+        At each scanned time the smallest scanned radius whose ``criterion``
+        is ``<= tolerance``, global where none up to ``max_radius`` is (and,
+        with ``window_global``, inside the scan's transition window):
+        ``"cmi"`` bounds the probe value itself (nats of CMI), ``"weighted"``
+        the excess x0-error a step of the sampler's time ``grid`` hands on
+        (:func:`markovphase.schedule_scan.sampling_excess`). See
+        :func:`markovphase.schedule_scan.scan_radii` and :meth:`from_radii`.
         """
-        if not isinstance(tolerance, numbers.Real) or not tolerance >= 0:
-            raise ValueError(f"tolerance={tolerance!r} must be a number >= 0")
-        import pandas as pd
+        from .schedule_scan import scan_radii
 
-        if criterion == "cmi":
-            table = scan.locality_radii(float(tolerance))
-        elif criterion == "weighted":
-            ex = sampling_excess(scan, grid)
-            table = pd.DataFrame([{"t": t, "radius": float(g[g.weighted <= tolerance].r.min())
-                                   if (g.weighted <= tolerance).any() else np.nan}
-                                  for t, g in ex.groupby("t", sort=True)])
-        else:
-            raise ValueError(f"criterion={criterion!r}; expected 'cmi' or 'weighted'")
+        table = scan_radii(scan, tolerance, criterion, grid, window_global)
         window = getattr(scan, "transition_window_", None)
-        if window_global and window is not None:
-            inside = (table["t"] >= window[0]) & (table["t"] <= window[1])
-            table.loc[inside, "radius"] = np.nan
         meta = {"source": "PhaseScan", "tolerance": float(tolerance), "criterion": criterion,
                 "window_global": bool(window_global),
                 "max_radius": max_radius, "interpolation": interpolation,
                 "scan_times": [float(x) for x in table["t"]],
                 "scan_radii": [None if np.isnan(r) else float(r) for r in table["radius"]],
-                "transition_window": (None if getattr(scan, "transition_window_", None) is None
-                                      else [float(x) for x in scan.transition_window_])}
+                "transition_window": None if window is None else [float(x) for x in window]}
         return cls.from_radii(table["t"].to_numpy(), list(table["radius"]), max_radius,
                               interpolation, allowed_radii, meta)
 
@@ -424,54 +399,3 @@ def _merge(rows):
         else:
             out.append((float(lo), float(hi), r))
     return out
-
-
-def sampling_excess(scan, grid=None, n_stderr: float = 2.0):
-    """Per scanned (t, r), the excess x0-error a sampler step with the local denoiser passes on.
-
-    For Gaussian data the CMI of the noised site ``I = I(x_A; x_C | x_B)`` at
-    ``x_t = alpha x_0 + sigma z`` fixes how much worse the clean site is
-    predicted from the window ``A u B`` than from everything: with ``u`` the
-    variance of ``x0_A`` given the noised ``B u C`` (without ``A``),
-    ``e^{2I} = (alpha^2 u_B + sigma^2) / (alpha^2 u_BC + sigma^2)``, and the posterior
-    variances ``v`` of ``x0_A`` given ``A u B`` and given all sites differ by
-
-        v_B - v_BC = sigma^4 / alpha^2 (1 - e^{-2I}) / (alpha^2 u_BC + sigma^2)
-                  <= (1 - e^{-2I}) sigma^2 / alpha^2,
-
-    the bound being tight at high noise (``sigma^2 >> alpha^2 u_BC``). That
-    difference is the excess x0-MSE of the exact local denoiser over the exact
-    global one. ``excess`` is the bound over the data variance
-    (``scan.feature_variance_``; 0 at ``alpha = 0``, where every denoiser
-    returns the mean), and
-
-        weighted = c(t)^2 * excess,
-
-    ``c`` the share of an ``x0_hat`` error one step of ``grid`` hands on
-    (:func:`~markovphase.sampling.step_coefficients`; default grid: 20
-    uniform steps). The CMI is taken at its upper bound ``value + n_stderr *
-    stderr`` (0 where that is negative): at high noise ``sigma^2 / alpha^2`` is
-    large, so a CMI below the estimator's noise floor may still be a large
-    excess, and only its bound says it is not. Returns a DataFrame with
-    ``t, r, value, stderr, excess, coefficient, weighted``. Needs a CMI scan (the
-    ``markov`` probe).
-    """
-    from .sampling.grids import step_coefficients, time_grid
-
-    if getattr(scan, "probe_name_", None) != "markov":
-        raise ValueError(f"the weighted criterion needs a CMI scan (probe 'markov'); this scan's "
-                         f"probe is {getattr(scan, 'probe_name_', None)!r}")
-    grid = time_grid(20) if grid is None else np.asarray(grid, dtype=float)
-    if not isinstance(n_stderr, numbers.Real) or not n_stderr >= 0:
-        raise ValueError(f"n_stderr={n_stderr!r} must be a number >= 0")
-    res = scan.results_[["t", "r", "value", "stderr"]].dropna(subset=["r"]).copy()
-    path, v0 = scan.path_, float(scan.feature_variance_)
-    alpha = np.array([float(path.alpha(t)) for t in res.t])
-    sigma = np.array([float(path.sigma(t)) for t in res.t])
-    cmi = np.clip(res.value.to_numpy(float) + n_stderr * np.nan_to_num(
-        res.stderr.to_numpy(float)), 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.where(alpha > 0, -np.expm1(-2 * cmi) * sigma**2 / alpha**2, 0.0) / v0
-    coef = step_coefficients(path, grid, res.t.to_numpy(float))
-    return res.assign(excess=excess, coefficient=coef, weighted=coef**2 * excess)
-

@@ -85,7 +85,7 @@ def test_weighted_excess_is_the_gaussian_excess_posterior_variance():
     from markovphase.calibration import gaussian_cmi, gff_covariance
     from markovphase.diffusion import get_path
     from markovphase.sampling import step_coefficients, time_grid
-    from markovphase.schedule import sampling_excess
+    from markovphase.schedule_scan import sampling_excess
 
     lat = mp.Lattice((6, 6), periodic=True)
     cov0 = gff_covariance(lat.shape, 0.4)

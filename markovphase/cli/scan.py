@@ -11,6 +11,7 @@ from .. import plugins, provenance
 from ..outdir import OutputDir
 from ..probes.base import short_repr
 from ..sampling.grids import time_grid
+from ..schedule_scan import SCHEDULE_CRITERIA
 from .params import (
     dataset_options,
     echo_warnings,
@@ -73,7 +74,7 @@ FORWARD_PATHS = ("linear", "cosine", "vp-linear", "ve")
               show_default=True,
               help="OUT/schedule.json: at each time the smallest radius whose value is within "
                    "this (nats for CMI), global where none is and inside the window.")
-@click.option("--schedule-criterion", type=click.Choice(["cmi", "weighted"]), default="cmi",
+@click.option("--schedule-criterion", type=click.Choice(SCHEDULE_CRITERIA), default="cmi",
               show_default=True,
               help="What --schedule-tolerance bounds: the CMI itself, or the excess x0-error a "
                    "sampler step hands on in units of the data variance (the CMI turned into "

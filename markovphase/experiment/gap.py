@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..sampling.grids import step_coefficients
 from ..schedule import LocalitySchedule
+from ..schedule_scan import smallest_radius_within
 
 __all__ = ["denoiser_gap", "gap_schedule", "GAP_MEASURES"]
 
@@ -59,10 +60,9 @@ def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=
     mu = X.mean(axis=0) if prior_mean is None else np.asarray(prior_mean, dtype=np.float64)
     prior_mse = float(np.mean((X - mu) ** 2))
     rng = np.random.default_rng(random_state)
-    coef = (None if grid is None else
-            dict(zip(map(float, times), step_coefficients(path, grid, times), strict=True)))
+    coefs = [None] * len(times) if grid is None else step_coefficients(path, grid, times)
     rows = []
-    for t in times:
+    for t, c in zip(times, coefs, strict=True):
         z = rng.standard_normal(X.shape)
         xt = float(path.alpha(t)) * X + float(path.sigma(t)) * z
         g = float(np.mean((global_denoiser.denoise(xt, float(t)) - X) ** 2))
@@ -73,8 +73,8 @@ def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=
                          "prior_mse": prior_mse, "gap": m - g,
                          "rel_gap": (m - g) / g if g > 0 else np.inf,
                          "rel_explained": (m - g) / explained if explained > 0 else np.inf})
-            if coef is not None:
-                rows[-1]["weighted_gap"] = coef[float(t)] ** 2 * (m - g) / prior_mse
+            if c is not None:
+                rows[-1]["weighted_gap"] = c**2 * (m - g) / prior_mse
     return pd.DataFrame(rows)
 
 
@@ -102,10 +102,10 @@ def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
                          "'weighted_gap' needs denoiser_gap(..., grid=the sampler's time grid)")
     if not np.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"gap_tolerance={tolerance!r} must be a finite number >= 0")
-    best = (gap_table[gap_table[measure] <= tolerance].sort_values("r").groupby("t").r.first())
-    tt = np.asarray(sorted(gap_table.t.unique()))
+    best = smallest_radius_within(gap_table, measure, tolerance)
+    tt = best.t.to_numpy()
     return LocalitySchedule.from_radii(
-        tt, [best.get(t, None) for t in tt], allowed_radii=sorted(gap_table.r.unique()),
+        tt, list(best.radius), allowed_radii=sorted(gap_table.r.unique()),
         metadata={"source": "denoiser gap of the fitted networks", "measure": measure,
                   "tolerance": tolerance, "times": tt.tolist(),
                   measure: {int(r): g.sort_values("t")[measure].round(6).tolist()

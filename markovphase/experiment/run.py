@@ -110,7 +110,7 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
     """
     from ..datasets import load_dataset
     from ..metrics import FeatureClassifier
-    from ..sampling import HybridSampler
+    from ..sampling import HybridSampler, time_grid
 
     cfg = ExperimentConfig() if config is None else config
     data, dv, rep, smp_cfg = cfg.data, cfg.derivation, cfg.repeats, cfg.sampler
@@ -133,8 +133,6 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
         X_probe = ds.X[idx[n_train + n_samples:n_train + 2 * n_samples]]
         if len(X_probe) < 2:
             X_probe = X_held
-        from ..sampling import time_grid
-
         gap_table = denoiser_gap(g, {r: loc[r] for r in gap_radii}, X_probe, dv.gap_times,
                                  seed_split, prior_mean=X_train.mean(axis=0),
                                  grid=time_grid(smp_cfg.steps, smp_cfg.time_spacing))
