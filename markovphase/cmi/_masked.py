@@ -36,6 +36,11 @@ from ._nets import CNNBody, HeadNet, MLPBody, mixture_nll
 N_TEMB = 3  # (t, alpha, sigma)
 
 
+def dv_bound(tj: torch.Tensor, tm: torch.Tensor) -> torch.Tensor:
+    """Donsker-Varadhan bound ``mean T(joint) - log mean exp T(marginal)`` (nats)."""
+    return tj.mean() - (torch.logsumexp(tm, 0) - math.log(len(tm)))
+
+
 class MaskedEngine:
     """Train one masked-context network and evaluate it on held-out rows.
 
@@ -207,16 +212,7 @@ class MaskedEngine:
             # mine: DV bound over same-(t, mask) groups is awkward; use one global
             # bound with a fixed within-set permutation (t and mask kept per row)
             perm = torch.roll(torch.arange(len(r)), 1)
-            xs = self._x(r, ti, z)
-            joint = self._mine_planes(xs, mi, xs)
-            xp = xs.clone()
-            xp = xs[perm]
-            marg = self._mine_planes(xs, mi, xp)
-            temb = self.temb[ti]
-            joint, marg, temb = self._to(joint, marg, temb)
-            tj = self.net(joint, temb)[:, 0]
-            tm = self.net(marg, temb)[:, 0]
-            return -float(tj.mean() - (torch.logsumexp(tm, 0) - math.log(len(tm))))
+            return -float(dv_bound(*self._mine_terms(r, ti, mi, z, perm)))
 
     def fit(self, checkpoint: TrainingCheckpoint | None = None, state: dict | None = None):
         """Train (or resume from ``state``, a :meth:`TrainingCheckpoint.load` of
@@ -272,7 +268,7 @@ class MaskedEngine:
                 mi = mi[:1].expand_as(mi)
                 perm = torch.randperm(len(r), generator=gen)
                 tj, tm = self._mine_terms(r, ti, mi, z, perm)
-                loss = -(tj.mean() - (torch.logsumexp(tm, 0) - math.log(len(tm))))
+                loss = -dv_bound(tj, tm)
                 if step >= tail:
                     bsum[ti[0], mi[0]] -= float(loss.detach())
                     bcount[ti[0], mi[0]] += 1
