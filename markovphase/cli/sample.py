@@ -19,6 +19,7 @@ from .. import provenance
 from ..outdir import check_writable_dir
 from ..sampling import METHODS
 from ..schedule import LocalitySchedule
+from ..schedule_scan import SCHEDULE_CRITERIA
 from .params import (
     echo_warnings,
     library_errors,
@@ -64,6 +65,7 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
                                  _schedule_files(opts["schedule_files"])),
         derivation=ex.DerivationConfig(
             opts["derive"], parse_kv(opts["scan_params"], "--scan"), opts["tolerance"],
+            opts["schedule_criterion"],
             tuple(parse_ints(opts["gap_radii"], "--gap-radii")),
             tuple(parse_floats(opts["gap_times"], "--gap-times")), opts["gap_tolerance"],
             opts["gap_measure"]),
@@ -93,7 +95,12 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
               help="PhaseScan parameter for the derived schedule, e.g. --scan cmi=knn "
                    "(and n_scan=ROWS).")
 @click.option("--tolerance", default=0.01, show_default=True, type=float,
-              help="Tolerance of the derived schedule (units of the scan's values).")
+              help="Tolerance of the derived schedule (as --schedule-criterion says).")
+@click.option("--schedule-criterion", default="cmi", show_default=True,
+              type=click.Choice(SCHEDULE_CRITERIA),
+              help="What --tolerance bounds for 'derived': the scan's CMI itself, or the "
+                   "excess x0-error one step of this run's sampler grid hands on, in units "
+                   "of the data variance (as markovphase scan --schedule-criterion).")
 @click.option("--denoiser", default="network", show_default=True,
               type=click.Choice(ex.DENOISER_KINDS))
 @click.option("--denoiser-param", "denoiser_params", multiple=True, metavar="KEY=VALUE",

@@ -63,6 +63,12 @@ class LocalDenoiser(NetworkDenoiser):
         Clip the gradient's global L2 norm to this value before each step
         (``torch.nn.utils.clip_grad_norm_``); guards wide networks against the
         loss spikes of Adam at a large step size. ``None``: no clipping.
+    ema_decay : float in (0, 1) or None, default=None
+        Keep an exponential moving average of the weights,
+        ``w_ema <- d w_ema + (1 - d) w`` after every step with ``d = ema_decay``
+        (``torch.optim.swa_utils.AveragedModel``); the averaged weights are the
+        ones validated, kept by early stopping and returned. 0.999 averages over
+        about the last 1,000 steps. ``None``: the optimiser's own weights.
     validation_fraction : float, default=0.1
         Held-out share of the rows for early stopping (none when it would
         hold less than one row).
@@ -100,7 +106,7 @@ class LocalDenoiser(NetworkDenoiser):
     def __init__(self, lattice_shape=None, radius=1, n_channels=1, periodic=False, width=32,
                  depth=2, position_channels=0, path="linear", t_min=0.01, t_max=1.0,
                  epochs=50, batch_size=64, learning_rate=2e-3, max_grad_norm=None,
-                 validation_fraction=0.1, n_iter_no_change=10,
+                 ema_decay=None, validation_fraction=0.1, n_iter_no_change=10,
                  eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5, device="auto",
                  random_state=None, verbose=0, schedule=DEPRECATED):
         store_params(self, locals())

@@ -67,8 +67,9 @@ class NetworkDenoiser(BaseDenoiser):
 
     def __init__(self, lattice_shape=None, n_channels=1, periodic=False, width=32,
                  path="linear", t_min=0.01, t_max=1.0, epochs=50, batch_size=64,
-                 learning_rate=2e-3, max_grad_norm=None, validation_fraction=0.1,
-                 n_iter_no_change=10, eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5,
+                 learning_rate=2e-3, max_grad_norm=None, ema_decay=None,
+                 validation_fraction=0.1, n_iter_no_change=10,
+                 eval_times=(0.1, 0.3, 0.5, 0.7, 0.9), transform_t=0.5,
                  device="auto", random_state=None, verbose=0, schedule=DEPRECATED):
         store_params(self, locals())
 
@@ -89,6 +90,10 @@ class NetworkDenoiser(BaseDenoiser):
         check_positive(self.learning_rate, "learning_rate")
         if self.max_grad_norm is not None:
             check_positive(self.max_grad_norm, "max_grad_norm")
+        ed = self.ema_decay
+        if ed is not None and (not isinstance(ed, numbers.Real) or isinstance(ed, bool)
+                               or not 0 < ed < 1):
+            raise ValueError(f"ema_decay={ed!r} must be None or a number in (0, 1)")
         if self.n_iter_no_change is not None:
             check_positive(self.n_iter_no_change, "n_iter_no_change", integral=True)
         vf = self.validation_fraction
@@ -167,6 +172,13 @@ class NetworkDenoiser(BaseDenoiser):
             torch.manual_seed(seed)
             self.network_ = self._build().to(dev)
         opt = torch.optim.Adam(self.network_.parameters(), lr=float(self.learning_rate))
+        # the weights that are validated, kept and used: an exponential moving average
+        # of the iterates (Polyak averaging, as in Ho et al. 2020 and Karras et al. 2022)
+        # when ema_decay is set, else the iterates themselves
+        ema = None if self.ema_decay is None else torch.optim.swa_utils.AveragedModel(
+            self.network_, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
+                float(self.ema_decay)), use_buffers=True)
+        kept = self.network_ if ema is None else ema.module
         epochs = int(self.epochs)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
         U_tr = U[tr_idx].to(dev)
@@ -203,33 +215,43 @@ class NetworkDenoiser(BaseDenoiser):
                     torch.nn.utils.clip_grad_norm_(self.network_.parameters(),
                                                    float(self.max_grad_norm))
                 opt.step()
+                if ema is not None:
+                    ema.update_parameters(self.network_)
                 total += float(loss.detach()) * len(idx)
             sched.step()
             self.n_epochs_ += 1
             self.loss_curve_.append(total / max(len(U_tr), 1))
             crit = self.loss_curve_[-1]
             if n_val > 0:
-                crit = self._validation_loss(U_val, t_val, z_val)
+                crit = self._validation_loss(kept, U_val, t_val, z_val)
                 self.validation_curve_.append(crit)
             if self.verbose:
                 iterator.set_postfix(loss=f"{self.loss_curve_[-1]:.4f}", val=f"{crit:.4f}")
             if not np.isfinite(best) or crit < best - 1e-6 * abs(best):
                 best, stale = crit, 0
-                best_state = copy.deepcopy(self.network_.state_dict())
+                best_state = copy.deepcopy(kept.state_dict())
             else:
                 stale += 1
                 if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                     break
         if best_state is not None:
             self.network_.load_state_dict(best_state)
+        elif ema is not None:  # no epoch run: the averaged copy is the initial network
+            self.network_.load_state_dict(kept.state_dict())
         self.network_.eval()
         return self
 
     @torch.no_grad()
-    def _validation_loss(self, U_val, t_val, z_val) -> float:
-        self.network_.eval()
-        losses = [self._batch_loss(U_val, np.full(len(U_val), t), z).mean().item()
-                  for t, z in zip(t_val, z_val, strict=True)]
+    def _validation_loss(self, net, U_val, t_val, z_val) -> float:
+        """The training loss of ``net`` on the held-out rows, averaged over the fixed
+        validation times and noise."""
+        trained, self.network_ = self.network_, net
+        try:
+            net.eval()
+            losses = [self._batch_loss(U_val, np.full(len(U_val), t), z).mean().item()
+                      for t, z in zip(t_val, z_val, strict=True)]
+        finally:
+            self.network_ = trained
         return float(np.mean(losses))
 
     # -- inference ----------------------------------------------------------------

@@ -76,7 +76,9 @@ class DerivationConfig:
     ``derive``: the schedule ``derived`` from a PhaseScan of the training rows
     (``scan_params``: PhaseScan parameters, default times 0.1..0.9, radii
     (1, 2, 3), cmi "knn", and ``n_scan`` rows, default 2000) at ``tolerance``
-    (units of the probe value). ``gap_radii``: the schedule ``derived-gap``
+    on ``criterion`` (``"cmi"``: the probe value itself; ``"weighted"``: the
+    excess x0-error one step of the sampler's grid hands on, see
+    :func:`markovphase.schedule_scan.sampling_excess`). ``gap_radii``: the schedule ``derived-gap``
     from the fitted denoisers' held-out gap
     (:func:`~markovphase.experiment.gap_schedule`) at each of ``gap_times``;
     a sequence of ``gap_tolerance`` values adds ``derived-gap@TOL`` for all
@@ -86,6 +88,7 @@ class DerivationConfig:
     derive: bool = True
     scan_params: dict[str, Any] | None = None
     tolerance: float = 0.01
+    criterion: str = "cmi"
     gap_radii: tuple[int, ...] = ()
     gap_times: tuple[float, ...] = DEFAULT_GAP_TIMES
     gap_tolerance: float | tuple[float, ...] = 0.05

@@ -67,7 +67,11 @@ def _schedules(cfg: ExperimentConfig, ds, X_train, verbose):
         scheds[name] = s if isinstance(s, LocalitySchedule) else LocalitySchedule.from_json(s)
     if not dv.derive:
         return scheds, None
+    from ..sampling import time_grid
     from ..scan import PhaseScan
+    from ..schedule_scan import check_criterion
+
+    check_criterion(dv.criterion)  # before the scan
 
     sp = {"times": tuple(np.round(np.linspace(0.1, 0.9, 9), 6)), "radii": (1, 2, 3),
           "cmi": "knn", **(dv.scan_params or {})}
@@ -78,7 +82,10 @@ def _schedules(cfg: ExperimentConfig, ds, X_train, verbose):
     radii_avail = sorted({sc.radius, *[int(r) for r in sp["radii"]]})
     scheds["derived"] = LocalitySchedule.from_scan(scan, dv.tolerance,
                                                    max_radius=max(sp["radii"]),
-                                                   allowed_radii=radii_avail)
+                                                   allowed_radii=radii_avail,
+                                                   criterion=dv.criterion,
+                                                   grid=time_grid(cfg.sampler.steps,
+                                                                  cfg.sampler.time_spacing))
     return scheds, scan
 
 
