@@ -22,6 +22,7 @@ from markovphase.calibration import (
     mixture_cmi,
     mixture_cmi_path,
     nested_chains,
+    parse_case_spec,
 )
 from markovphase.calibration.report import format_table, summary, write_calibration
 from markovphase.calibration.runner import exact_table, run_calibration, tolerance
@@ -190,6 +191,18 @@ def test_ising_chain_forward_recursion_is_exact():
 
 
 # --------------------------------------------------------------------------- cases
+def test_case_spec_values_are_literals_and_brackets_keep_their_commas():
+    assert parse_case_spec("class-templates:tau=0.25,random_state=3") == (
+        "class-templates", {"tau": 0.25, "random_state": 3})
+    assert parse_case_spec("mixture:n_components=(1, 10),covariance_type=['full','lowrank'],"
+                           "mode=model") == ("mixture", {"n_components": (1, 10),
+                                                         "covariance_type": ["full", "lowrank"],
+                                                         "mode": "model"})
+    assert parse_case_spec("gaussian") == ("gaussian", {})
+    with pytest.raises(ValueError, match="'tau' is not KEY=VALUE"):
+        parse_case_spec("class-templates:tau")
+
+
 def test_registered_cases_and_validation():
     assert set(CASES) == {"gaussian-field", "class-templates", "class-gaussians",
                           "kmeans-clusters", "ising-chain"}

@@ -39,6 +39,11 @@ def test_registered_and_sklearn_params():
     (dict(mode="both"), "mode='both'"),
     (dict(n_mc=1), "n_mc=1 must be >= 2"),
     (dict(test_fraction=1.5), r"test_fraction=1.5 must be a number in \(0, 1\)"),
+    (dict(n_components=(1, 0)), r"n_components=\(1, 0\) must be a positive integer"),
+    (dict(n_components=()), r"n_components=\(\) must be a positive integer"),
+    (dict(covariance_type=("full", "tied")), r"covariance_type=\('full', 'tied'\)"),
+    (dict(n_components=(1, 2), validation_fraction=1.0),
+     r"validation_fraction=1.0 must be a number in \(0, 1\)"),
 ])
 def test_parameter_errors_name_the_parameter(bad, match):
     X = np.random.default_rng(0).normal(size=(50, 3))
@@ -135,3 +140,42 @@ def test_pure_noise_is_exactly_zero_not_rounding():
         X0, rng.standard_normal(X0.shape), "linear", [0.5, 1.0], regions, lattice=lat))
     assert res[1.0][0].value == 0.0 and res[1.0][0].stderr == 0.0
     assert res[0.5][0].value > 0.0
+
+
+def test_candidates_are_selected_by_held_out_likelihood():
+    """Several (n_components, covariance_type) pairs: the one with the best held-out
+    log-likelihood is refitted on every row; one Gaussian for Gaussian data, two
+    components for two well separated Gaussians."""
+    rng = np.random.default_rng(3)
+    gauss = rng.multivariate_normal(np.zeros(8), chain_cov(8), size=3000)
+    est = MixtureCMI(n_components=(1, 4), covariance_type=("full", "spherical"),
+                     random_state=0)
+    res = est.evaluate(gauss[:, [0]], gauss[:, 4:], gauss[:, 1:4])
+    table = {(r["n_components"], r["covariance_type"]): r for r in est.selection_}
+    assert sorted(table) == [(1, "full"), (1, "spherical"), (4, "full"), (4, "spherical")]
+    best = max(table.values(), key=lambda r: r["heldout_loglik"])
+    assert best["selected"] and sum(r["selected"] for r in table.values()) == 1
+    assert (est.n_components_, est.covariance_type_) == (1, "full") == (
+        best["n_components"], best["covariance_type"])
+    # refitted on all rows: the one-component model is the exact Gaussian CMI of them
+    assert est.model_.n_components == 1 and res.stderr == 0.0
+    assert res.value == pytest.approx(exact_cmi(est.model_.covariances[0], [0],
+                                                [4, 5, 6, 7], [1, 2, 3]), abs=1e-10)
+    # the held-out log-likelihood of the Gaussian fit is the Gaussian entropy, nearly
+    h = 0.5 * (8 * np.log(2 * np.pi * np.e) + np.linalg.slogdet(chain_cov(8))[1])
+    assert table[1, "full"]["heldout_loglik"] == pytest.approx(-h, abs=0.05)
+
+    X = macro(n_sites=8, scale=1.5).sample(3000, 4)
+    two = MixtureCMI(n_components=(1, 2), covariance_type="full", random_state=0)
+    two.evaluate(X[:, [0]], X[:, 4:], X[:, 1:4])
+    assert two.n_components_ == 2 and two.model_.n_components == 2
+    assert [r["selected"] for r in two.selection_] == [False, True]
+
+
+def test_one_candidate_fits_as_before():
+    X = macro().sample(1000, 5)
+    one = MixtureCMI(n_components=2, random_state=0)
+    res = one.evaluate(X[:, [0]], X[:, 3:], X[:, 1:3])
+    listed = MixtureCMI(n_components=[2], covariance_type=["lowrank"], random_state=0)
+    assert listed.evaluate(X[:, [0]], X[:, 3:], X[:, 1:3]).value == res.value
+    assert one.selection_ is None and (one.n_components_, one.covariance_type_) == (2, "lowrank")

@@ -457,3 +457,30 @@ def test_max_grad_norm_clips_every_step(small_data):
     assert free > 1e-3 and clipped < 1e-5
     with pytest.raises(ValueError, match="max_grad_norm=0"):
         _small_model(max_grad_norm=0).fit(small_data)
+
+
+def test_ema_decay_keeps_the_moving_average_of_the_iterates(small_data):
+    """w_ema <- d w_ema + (1 - d) w after every step, starting from the first iterate:
+    d -> 1 keeps the weights after step 1 whichever epoch early stopping keeps, d -> 0
+    the optimiser's own weights (the same fit as without averaging)."""
+
+    def fit(**kw):  # a batch larger than the data: one step per epoch
+        return _small_model(n_iter_no_change=None, validation_fraction=0.3, batch_size=500,
+                            **kw).fit(small_data)
+
+    def weights(m):
+        return torch.cat([p.detach().ravel() for p in m.network_.parameters()])
+
+    after_one = weights(fit(epochs=1))
+    plain = fit(epochs=5)
+    assert (weights(plain) - after_one).abs().max().item() > 1e-3  # the steps do move it
+    assert torch.allclose(weights(fit(epochs=5, ema_decay=1 - 1e-9)), after_one, atol=1e-6)
+    fresh = fit(epochs=5, ema_decay=1e-9)
+    assert torch.allclose(weights(fresh), weights(plain), atol=1e-6)
+    np.testing.assert_allclose(fresh.validation_curve_, plain.validation_curve_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, True, "0.99"])
+def test_ema_decay_must_be_in_the_open_unit_interval(small_data, bad):
+    with pytest.raises(ValueError, match="ema_decay="):
+        _small_model(ema_decay=bad).fit(small_data)

@@ -505,3 +505,29 @@ def test_gap_schedule_picks_the_smallest_radius_within_tolerance():
         gap_schedule(table, 0.1, measure="mse")
     with pytest.raises(ValueError, match="needs denoiser_gap"):  # no grid, no weighted column
         gap_schedule(table, 0.1, measure="weighted_gap")
+
+
+def test_derived_schedule_on_the_weighted_criterion_uses_the_runs_sampler_grid():
+    """derivation.criterion="weighted": the derived schedule is the scan's weighted
+    schedule on the time grid this run samples with; a bad criterion fails first."""
+    from dataclasses import replace
+
+    from markovphase import experiment as ex
+
+    base = _gff_config(presets=("all-global",), steps=8)
+    scan = {"cmi": "gaussian", "radii": (1, 2), "times": (0.1, 0.3, 0.5, 0.7, 0.9)}
+    cfg = replace(base, derivation=ex.DerivationConfig(derive=True, scan_params=scan,
+                                                       tolerance=2e-3, criterion="weighted"),
+                  sampler=ex.SamplerConfig(steps=8, time_spacing="cubic"))
+    res = ex.run_experiment(cfg)
+    got = res["schedules"]["derived"]
+    expected = LocalitySchedule.from_scan(res["scan"], 2e-3, max_radius=2,
+                                          allowed_radii=[1, 2], criterion="weighted",
+                                          grid=time_grid(8, "cubic"))
+    assert got.intervals == expected.intervals and got.metadata["criterion"] == "weighted"
+    # another grid gives another schedule from the same scan: the grid is the run's own
+    uniform = LocalitySchedule.from_scan(res["scan"], 2e-3, max_radius=2, allowed_radii=[1, 2],
+                                         criterion="weighted", grid=time_grid(8))
+    assert uniform.intervals != got.intervals
+    with pytest.raises(ValueError, match="criterion='excess'"):
+        ex.run_experiment(replace(cfg, derivation=replace(cfg.derivation, criterion="excess")))

@@ -42,12 +42,19 @@ CASES: dict[str, type[CalibrationCase]] = {
 
 def parse_case_spec(spec: str) -> tuple[str, dict]:
     """``"name:key=value,key=value"`` -> ``(name, params)``; values are Python literals
-    where they parse (``"class-templates:tau=0.25,random_state=3"``), else text."""
+    where they parse (``"class-templates:tau=0.25,random_state=3"``), else text. Commas
+    inside brackets belong to the value (``"mixture:n_components=(1,10)"``)."""
     import ast
 
     name, _, rest = str(spec).partition(":")
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(rest + ","):
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth <= 0:
+            items.append(rest[start:i].strip())
+            start = i + 1
     params = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
+    for item in filter(None, items):
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"case spec {spec!r}: {item!r} is not KEY=VALUE")
