@@ -120,11 +120,14 @@ class NetworkDenoiser(BaseDenoiser):
         v = a**2 + s**2
         return 1 / np.sqrt(v), a / v, s / np.sqrt(v), a, s
 
-    def _batch_loss(self, u0: torch.Tensor, t: np.ndarray, z: torch.Tensor) -> torch.Tensor:
+    def _batch_loss(self, u0: torch.Tensor, t: np.ndarray, z: torch.Tensor,
+                    net: torch.nn.Module | None = None) -> torch.Tensor:
+        """Per-row training loss of ``net`` (default ``network_``)."""
+        net = self.network_ if net is None else net
         c_in, c_skip, c_out, a, s = (self._col(c, u0) for c in self._coefs(t))
         ut = a * u0 + s * z
         target = (u0 - c_skip * ut) / c_out
-        out = self.network_(c_in * ut, torch.as_tensor(t, dtype=torch.float32, device=u0.device))
+        out = net(c_in * ut, torch.as_tensor(t, dtype=torch.float32, device=u0.device))
         return ((out - target) ** 2).flatten(1).mean(dim=1)
 
     @staticmethod
@@ -234,10 +237,8 @@ class NetworkDenoiser(BaseDenoiser):
                 stale += 1
                 if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                     break
-        if best_state is not None:
+        if best_state is not None:  # None only when no epoch ran: the initial network
             self.network_.load_state_dict(best_state)
-        elif ema is not None:  # no epoch run: the averaged copy is the initial network
-            self.network_.load_state_dict(kept.state_dict())
         self.network_.eval()
         return self
 
@@ -245,13 +246,9 @@ class NetworkDenoiser(BaseDenoiser):
     def _validation_loss(self, net, U_val, t_val, z_val) -> float:
         """The training loss of ``net`` on the held-out rows, averaged over the fixed
         validation times and noise."""
-        trained, self.network_ = self.network_, net
-        try:
-            net.eval()
-            losses = [self._batch_loss(U_val, np.full(len(U_val), t), z).mean().item()
-                      for t, z in zip(t_val, z_val, strict=True)]
-        finally:
-            self.network_ = trained
+        net.eval()
+        losses = [self._batch_loss(U_val, np.full(len(U_val), t), z, net).mean().item()
+                  for t, z in zip(t_val, z_val, strict=True)]
         return float(np.mean(losses))
 
     # -- inference ----------------------------------------------------------------

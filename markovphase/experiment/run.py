@@ -59,15 +59,15 @@ def quality_table(ds, X_train, y_train, X_held, X_gen, classifier=None) -> pd.Da
                                    periodic=ds.periodic)
 
 
-def _schedules(cfg: ExperimentConfig, ds, X_train, verbose):
-    """The presets, the extra schedules and the scan-derived one (and the scan)."""
+def _schedules(cfg: ExperimentConfig, ds, X_train, grid, verbose):
+    """The presets, the extra schedules and the scan-derived one (and the scan);
+    ``grid`` is the sampler's time grid (of the weighted criterion)."""
     sc, dv = cfg.schedules, cfg.derivation
     scheds = dict(preset_schedules(sc.radius, sc.window, sc.presets)) if sc.presets else {}
     for name, s in sc.extra.items():
         scheds[name] = s if isinstance(s, LocalitySchedule) else LocalitySchedule.from_json(s)
     if not dv.derive:
         return scheds, None
-    from ..sampling import time_grid
     from ..scan import PhaseScan
     from ..schedule_scan import check_criterion
 
@@ -83,9 +83,7 @@ def _schedules(cfg: ExperimentConfig, ds, X_train, verbose):
     scheds["derived"] = LocalitySchedule.from_scan(scan, dv.tolerance,
                                                    max_radius=max(sp["radii"]),
                                                    allowed_radii=radii_avail,
-                                                   criterion=dv.criterion,
-                                                   grid=time_grid(cfg.sampler.steps,
-                                                                  cfg.sampler.time_spacing))
+                                                   criterion=dv.criterion, grid=grid)
     return scheds, scan
 
 
@@ -129,7 +127,8 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
     X_train, X_held = ds.X[tr], ds.X[ho]
     y_train = None if ds.target is None else np.asarray(ds.target)[tr]
 
-    scheds, scan = _schedules(cfg, ds, X_train, verbose)
+    grid = time_grid(smp_cfg.steps, smp_cfg.time_spacing)  # the samplers' own grid
+    scheds, scan = _schedules(cfg, ds, X_train, grid, verbose)
     gap_radii = tuple(int(r) for r in (dv.gap_radii or ()))
     radii = sorted({r for s in scheds.values() for r in s.radii} | set(gap_radii))
     lattice = Lattice(ds.lattice_shape, ds.n_channels, ds.periodic)
@@ -141,8 +140,7 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
         if len(X_probe) < 2:
             X_probe = X_held
         gap_table = denoiser_gap(g, {r: loc[r] for r in gap_radii}, X_probe, dv.gap_times,
-                                 seed_split, prior_mean=X_train.mean(axis=0),
-                                 grid=time_grid(smp_cfg.steps, smp_cfg.time_spacing))
+                                 seed_split, prior_mean=X_train.mean(axis=0), grid=grid)
         tols = np.atleast_1d(np.asarray(dv.gap_tolerance, dtype=float))
         for k, tol in enumerate(tols):
             scheds["derived-gap" if k == 0 else f"derived-gap@{tol:g}"] = gap_schedule(
