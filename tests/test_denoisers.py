@@ -460,9 +460,9 @@ def test_max_grad_norm_clips_every_step(small_data):
 
 
 def test_ema_decay_keeps_the_moving_average_of_the_iterates(small_data):
-    """w_ema <- d w_ema + (1 - d) w after every step, starting from the first iterate:
-    d -> 1 keeps the weights after step 1 whichever epoch early stopping keeps, d -> 0
-    the optimiser's own weights (the same fit as without averaging)."""
+    """w_ema <- d_k w_ema + (1 - d_k) w after every step, starting from the first iterate:
+    d -> 0 is the optimiser's own weights (the same fit as without averaging); d -> 1
+    with the warm-up is a blend of the iterates, neither the first nor the last."""
 
     def fit(**kw):  # a batch larger than the data: one step per epoch
         return _small_model(n_iter_no_change=None, validation_fraction=0.3, batch_size=500,
@@ -474,10 +474,33 @@ def test_ema_decay_keeps_the_moving_average_of_the_iterates(small_data):
     after_one = weights(fit(epochs=1))
     plain = fit(epochs=5)
     assert (weights(plain) - after_one).abs().max().item() > 1e-3  # the steps do move it
-    assert torch.allclose(weights(fit(epochs=5, ema_decay=1 - 1e-9)), after_one, atol=1e-6)
     fresh = fit(epochs=5, ema_decay=1e-9)
     assert torch.allclose(weights(fresh), weights(plain), atol=1e-6)
     np.testing.assert_allclose(fresh.validation_curve_, plain.validation_curve_, rtol=1e-5)
+    slow = weights(fit(epochs=5, ema_decay=1 - 1e-9))
+    assert (slow - after_one).abs().max().item() > 1e-4
+    assert (slow - weights(plain)).abs().max().item() > 1e-4
+
+
+def test_ema_warmup_forgets_the_first_iterate():
+    """d_k = min(decay, (1 + k) / (10 + k)), and the update is w_ema <- d w_ema + (1 - d) w;
+    after n updates of a constant w the first iterate keeps prod_k d_k of its weight."""
+    from markovphase.denoisers.network_base import ema_decay_at, ema_warmup_update
+
+    assert ema_decay_at(0.999, 1) == pytest.approx(2 / 11)
+    assert ema_decay_at(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay_at(0.999, 10**6) == 0.999
+    assert ema_decay_at(0.5, 3) == pytest.approx(4 / 13)
+    assert ema_decay_at(0.5, 9) == 0.5
+    update = ema_warmup_update(0.999)
+    ema, w = [torch.zeros(3, dtype=torch.float64)], [torch.ones(3, dtype=torch.float64)]
+    n = 3500
+    for k in range(1, n + 1):
+        update(ema, w, torch.tensor(k))
+    kept = np.prod([ema_decay_at(0.999, k) for k in range(1, n + 1)])
+    np.testing.assert_allclose(ema[0].numpy(), 1 - kept, rtol=1e-12)
+    # 0.999 ** 3500 = 0.03 without the warm-up; with it the first iterate is gone
+    assert kept < 1e-6 < 0.999 ** n
 
 
 @pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, True, "0.99"])

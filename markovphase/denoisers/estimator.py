@@ -65,8 +65,10 @@ class LocalDenoiser(NetworkDenoiser):
         loss spikes of Adam at a large step size. ``None``: no clipping.
     ema_decay : float in (0, 1) or None, default=None
         Keep an exponential moving average of the weights,
-        ``w_ema <- d w_ema + (1 - d) w`` after every step with ``d = ema_decay``
-        (``torch.optim.swa_utils.AveragedModel``); the averaged weights are the
+        ``w_ema <- d_k w_ema + (1 - d_k) w`` after step ``k`` with
+        ``d_k = min(ema_decay, (1 + k) / (10 + k))`` (the usual warm-up, so that the
+        barely trained early iterates are forgotten;
+        ``torch.optim.swa_utils.AveragedModel``); the averaged weights are the
         ones validated, kept by early stopping and returned. 0.999 averages over
         about the last 1,000 steps. ``None``: the optimiser's own weights.
     validation_fraction : float, default=0.1

@@ -58,6 +58,32 @@ def _not_json(o):
     raise TypeError(f"{o!r} is not JSON serialisable")
 
 
+def ema_decay_at(decay: float, k: int) -> float:
+    """The decay of the ``k``-th update of the moving average (``k = 1, 2, ...``).
+
+    ``d_k = min(decay, (1 + k) / (10 + k))``: the warm-up of the TensorFlow and
+    diffusers ``ExponentialMovingAverage``. Without it the average keeps a weight
+    ``decay**n`` on the first iterate after ``n`` steps (3 % for 0.999 after
+    3,500 steps, with much more on the early, barely trained iterates); with it the
+    early iterates are forgotten at the rate of a short average, and the horizon
+    grows to ``1 / (1 - decay)`` steps after about ``10 / (1 - decay)`` of them.
+    """
+    return min(float(decay), (1.0 + k) / (10.0 + k))
+
+
+def ema_warmup_update(decay: float):
+    """A ``multi_avg_fn`` for ``torch.optim.swa_utils.AveragedModel``:
+    ``w_ema <- d_k w_ema + (1 - d_k) w`` with ``d_k`` from :func:`ema_decay_at`
+    (``k`` is the number of updates averaged so far; the first update copies ``w``)."""
+
+    @torch.no_grad()
+    def update(ema_params, params, num_averaged):
+        d = ema_decay_at(decay, int(num_averaged))
+        torch._foreach_lerp_(ema_params, params, 1.0 - d)
+
+    return update
+
+
 class NetworkDenoiser(BaseDenoiser):
     """Base of the trained denoising networks; use :class:`LocalDenoiser` or
     :class:`GlobalDenoiser` (their docstrings list the parameters and attributes).
@@ -179,8 +205,8 @@ class NetworkDenoiser(BaseDenoiser):
         # of the iterates (Polyak averaging, as in Ho et al. 2020 and Karras et al. 2022)
         # when ema_decay is set, else the iterates themselves
         ema = None if self.ema_decay is None else torch.optim.swa_utils.AveragedModel(
-            self.network_, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
-                float(self.ema_decay)), use_buffers=True)
+            self.network_, multi_avg_fn=ema_warmup_update(float(self.ema_decay)),
+            use_buffers=True)
         kept = self.network_ if ema is None else ema.module
         epochs = int(self.epochs)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
