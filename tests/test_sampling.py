@@ -531,3 +531,124 @@ def test_derived_schedule_on_the_weighted_criterion_uses_the_runs_sampler_grid()
     assert uniform.intervals != got.intervals
     with pytest.raises(ValueError, match="criterion='excess'"):
         ex.run_experiment(replace(cfg, derivation=replace(cfg.derivation, criterion="excess")))
+
+
+def _budget_table(gaps, prior=2.0):
+    """A denoiser_gap-like table: ``gaps`` maps radius -> {t: relative excess}."""
+    import pandas as pd
+
+    return pd.DataFrame([{"t": t, "r": r, "gap": g * prior, "prior_mse": prior}
+                         for r, by_t in gaps.items() for t, g in by_t.items()])
+
+
+def _budget_excess(s, table, grid, path, accumulate="coherent"):
+    """E^2 recomputed from what the sampler will use: the radius in force at each grid
+    point it calls (Heun: every point but t = 0), the table interpolated in t."""
+    from markovphase.sampling import step_coefficients
+
+    total = 0.0
+    for t, c in zip(grid[:-1], step_coefficients(path, grid, grid[:-1]), strict=True):
+        r = s.radius_at(float(t))
+        if r is None:
+            continue
+        tab = table[table.r == r].sort_values("t")
+        g = max(float(np.interp(t, tab.t, tab.gap / tab.prior_mse)), 0.0)
+        total += c * np.sqrt(g) if accumulate == "coherent" else c**2 * g
+    return total**2 if accumulate == "coherent" else total
+
+
+def test_budget_schedule_bounds_the_whole_trajectory_at_the_least_cost():
+    """E = sum_j c_j sqrt(g_j(r_j)) over the points the sampler calls, E^2 <= budget; the
+    cost is what a brute-force search over every assignment finds on a small grid."""
+    import itertools
+
+    from markovphase.diffusion import resolve_path
+    from markovphase.experiment import budget_schedule
+    from markovphase.experiment.gap import _grid_units
+
+    path, grid = resolve_path("linear"), time_grid(4, "cubic")
+    table = _budget_table({1: {0.0: 0.02, 0.5: 0.3, 1.0: 0.01},
+                           3: {0.0: 0.001, 0.5: 0.02, 1.0: 0.0}})
+    costs = {None: 1.0, 1: 0.1, 3: 0.3}
+    units, calls = _grid_units(grid, "heun")
+    assert [list(u) for u in units] == [[0, 1], [2], [3], [4]]
+    np.testing.assert_array_equal(calls, [1, 2, 2, 2, 0])  # 7 Heun calls for 4 steps
+    for budget in (0.0, 1e-4, 1e-3, 4e-3, 1e-2, 0.1, 10.0):
+        s = budget_schedule(table, budget, grid, path, costs)
+        e2 = _budget_excess(s, table, grid, path)
+        assert e2 <= budget * (1 + 1e-9)
+        assert s.metadata["excess"] == pytest.approx(e2, rel=1e-9, abs=1e-15)
+
+        def cost_of(radius_at):
+            return sum(calls[j] * costs[radius_at(grid[j])] for j in range(len(grid)))
+
+        best = np.inf
+        for pick in itertools.product([None, 1, 3], repeat=3):  # intervals holding calls
+            rows = [(grid[1], 1.0, pick[0]), (grid[2], grid[1], pick[1]),
+                    (grid[3], grid[2], pick[2]), (0.0, grid[3], pick[2])]
+            cand = LocalitySchedule(rows)
+            if _budget_excess(cand, table, grid, path) <= budget * (1 + 1e-9):
+                best = min(best, cost_of(cand.radius_at))
+        assert cost_of(s.radius_at) == pytest.approx(best), budget
+        assert s.metadata["cost_vs_all_global"] == pytest.approx(best / 7)
+    # no budget: global wherever a radius has an excess (r=3 is exact only at t=1, whose
+    # interval also holds t_1); a huge one: the cheapest radius everywhere
+    assert budget_schedule(table, 0.0, grid, path, costs).intervals == ((0.0, 1.0, None),)
+    assert budget_schedule(table, 10.0, grid, path, costs).intervals == ((0.0, 1.0, 1),)
+
+
+def test_budget_schedule_independent_sums_the_weighted_gaps():
+    """accumulate="independent": E^2 = sum_j weighted_gap_j, a looser rule than the
+    coherent one, so at one budget it is never more expensive."""
+    from markovphase.diffusion import resolve_path
+    from markovphase.experiment import budget_schedule
+
+    path, grid = resolve_path("linear"), time_grid(10, "cubic")
+    table = _budget_table({1: {0.05: 0.01, 0.5: 0.2, 0.95: 0.02},
+                           2: {0.05: 0.002, 0.5: 0.05, 0.95: 0.004}})
+    costs = {None: 1.0, 1: 0.05, 2: 0.12}
+    for budget in (1e-4, 1e-3, 1e-2):
+        ind = budget_schedule(table, budget, grid, path, costs, accumulate="independent")
+        coh = budget_schedule(table, budget, grid, path, costs)
+        assert _budget_excess(ind, table, grid, path, "independent") <= budget * (1 + 1e-9)
+        assert ind.metadata["cost_vs_all_global"] <= coh.metadata["cost_vs_all_global"] + 1e-12
+    with pytest.raises(ValueError, match="accumulate='sum'"):
+        budget_schedule(table, 1e-3, grid, path, costs, accumulate="sum")
+    with pytest.raises(ValueError, match="gap_budget=-1"):
+        budget_schedule(table, -1, grid, path, costs)
+    with pytest.raises(ValueError, match="key None"):
+        budget_schedule(table, 1e-3, grid, path, {1: 0.1})
+
+
+def test_sample_cli_budget_schedule_costs_what_the_sampler_counts(tmp_path):
+    """--gap-budget: the schedule's predicted cost is the sampler's own FLOP count, and
+    its excess is within the budget; a budget without --gap-radii fails before work."""
+    import json
+
+    from click.testing import CliRunner
+
+    from markovphase.cli import get_cli
+
+    out = tmp_path / "report"
+    args = ["sample", "--dataset", "gaussian-field", "--data", "shape=6,6", "--data", "mass=1.0",
+            "--data", "n_samples=600", "--n-train", "300", "--n-samples", "100",
+            "--preset", "all-global", "--no-derive", "--denoiser", "linear",
+            "--gap-radii", "1,2", "--gap-times", "0.05:0.95:0.15", "--gap-budget", "1e-3,0.05",
+            "--time-spacing", "cubic", "--steps", "8", "--out", str(out)]
+    res = CliRunner().invoke(get_cli(), args)
+    assert res.exit_code == 0, res.output
+    summary = {r["schedule"]: r for r in json.loads((out / "result.json").read_text())["summary"]}
+    for name in ("derived-budget@0.001", "derived-budget@0.05"):
+        s = LocalitySchedule.from_json(out / "schedules" / f"{name}.json")
+        assert s.metadata["excess"] <= s.metadata["budget"]
+        assert summary[name]["flops_vs_all_global"] == pytest.approx(
+            s.metadata["cost_vs_all_global"], rel=1e-9)
+    assert (summary["derived-budget@0.05"]["flops_vs_all_global"]
+            < summary["derived-budget@0.001"]["flops_vs_all_global"] < 1)
+    bad = CliRunner().invoke(get_cli(), [a for a in args if a not in ("--gap-radii", "1,2")]
+                             + ["--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "needs gap_radii" in bad.output
+    assert "Traceback" not in bad.output
+    nan = CliRunner().invoke(get_cli(), [*args[:-2], "--gap-budget", "nan",
+                                         "--out", str(tmp_path / "nan")])
+    assert nan.exit_code != 0 and "gap_budget" in nan.output

@@ -40,6 +40,16 @@ def _tolerances(ctx, param, value):
     return tuple(tols) if len(tols) > 1 else tols[0]
 
 
+def _budgets(text: str) -> tuple[float, ...]:
+    if not text:
+        return ()
+    vals = parse_floats(text, "--gap-budget")
+    if not vals or min(vals) < 0:
+        raise click.BadParameter(f"{text!r}: expected numbers >= 0 (comma list)",
+                                 param_hint="--gap-budget")
+    return tuple(vals)
+
+
 def _schedule_files(items) -> dict[str, LocalitySchedule]:
     """``NAME=PATH`` items read and validated now, before any work (one line per bad file)."""
     out = {}
@@ -68,7 +78,7 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
             opts["schedule_criterion"],
             tuple(parse_ints(opts["gap_radii"], "--gap-radii")),
             tuple(parse_floats(opts["gap_times"], "--gap-times")), opts["gap_tolerance"],
-            opts["gap_measure"]),
+            opts["gap_measure"], _budgets(opts["gap_budget"]), opts["gap_accumulate"]),
         sampler=ex.SamplerConfig(opts["steps"], opts["method"], opts["time_spacing"]),
         repeats=ex.RepeatConfig(opts["global_repeats"], tuple(opts["repeat_schedules"]),
                              opts["sample_seed"]),
@@ -122,6 +132,15 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
                    "what the global denoiser explains beyond the mean (rel_explained), or the "
                    "excess one sampler step hands on, in units of the data variance "
                    "(weighted_gap).")
+@click.option("--gap-budget", default="", metavar="B[,B...]",
+              help="Also derive 'derived-budget@B': the cheapest schedule on this run's "
+                   "sampler grid whose excess over the whole trajectory (the local networks' "
+                   "held-out gap at --gap-times, summed as --gap-accumulate says) is at most B "
+                   "data variances. Needs --gap-radii.")
+@click.option("--gap-accumulate", default="coherent", show_default=True,
+              type=click.Choice(ex.ACCUMULATIONS),
+              help="How --gap-budget adds the steps: RMS errors add (coherent, the triangle "
+                   "inequality) or squared errors add (independent, optimistic).")
 @click.option("--gap-times", default="0.1:0.9:0.1", show_default=True,
               help="Times at which 'derived-gap' compares local and global (comma list or "
                    "start:stop:step).")

@@ -21,7 +21,7 @@ from .config import (
     SamplerConfig,
     ScheduleConfig,
 )
-from .gap import GAP_MEASURES, denoiser_gap, gap_schedule
+from .gap import ACCUMULATIONS, GAP_MEASURES, budget_schedule, denoiser_gap, gap_schedule
 from .models import DENOISER_KINDS, ModelStore, fit_denoisers
 from .outputs import plot_samples, write_outputs
 from .presets import PRESETS, preset_schedules
@@ -29,7 +29,8 @@ from .run import quality_table, run_experiment
 
 __all__ = [
     "DataConfig", "DenoiserConfig", "DerivationConfig", "ExperimentConfig", "RepeatConfig",
-    "SamplerConfig", "ScheduleConfig", "GAP_MEASURES", "denoiser_gap", "gap_schedule",
+    "SamplerConfig", "ScheduleConfig", "GAP_MEASURES", "ACCUMULATIONS", "budget_schedule",
+    "denoiser_gap", "gap_schedule",
     "DENOISER_KINDS", "ModelStore", "fit_denoisers", "plot_samples", "write_outputs",
     "PRESETS", "preset_schedules", "quality_table", "run_experiment",
 ]

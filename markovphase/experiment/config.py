@@ -82,7 +82,11 @@ class DerivationConfig:
     from the fitted denoisers' held-out gap
     (:func:`~markovphase.experiment.gap_schedule`) at each of ``gap_times``;
     a sequence of ``gap_tolerance`` values adds ``derived-gap@TOL`` for all
-    but the first; ``gap_measure`` is what the tolerance bounds.
+    but the first; ``gap_measure`` is what the tolerance bounds. Each
+    ``gap_budget`` value adds ``derived-budget@B``: the cheapest schedule on the
+    sampler's grid whose total excess over the whole trajectory, summed as
+    ``gap_accumulate`` says, is at most ``B`` data variances
+    (:func:`~markovphase.experiment.budget_schedule`).
     """
 
     derive: bool = True
@@ -93,6 +97,8 @@ class DerivationConfig:
     gap_times: tuple[float, ...] = DEFAULT_GAP_TIMES
     gap_tolerance: float | tuple[float, ...] = 0.05
     gap_measure: str = "rel_gap"
+    gap_budget: tuple[float, ...] = ()
+    gap_accumulate: str = "coherent"
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from ..sampling.grids import step_coefficients
-from ..schedule import LocalitySchedule
+from ..schedule import LocalitySchedule, _merge
 from ..schedule_scan import smallest_radius_within
 
-__all__ = ["denoiser_gap", "gap_schedule", "GAP_MEASURES"]
+__all__ = ["denoiser_gap", "gap_schedule", "budget_schedule", "GAP_MEASURES", "ACCUMULATIONS"]
 
 
 def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=0,
@@ -110,3 +110,156 @@ def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
                   "tolerance": tolerance, "times": tt.tolist(),
                   measure: {int(r): g.sort_values("t")[measure].round(6).tolist()
                             for r, g in gap_table.groupby("r")}})
+
+
+ACCUMULATIONS = ("coherent", "independent")
+
+
+def _grid_units(grid, method: str):
+    """The schedule intervals of a decreasing sampler ``grid`` and the grid points each
+    holds, with the number of denoiser calls at each point.
+
+    Interval ``j`` is ``[t_{j+1}, t_j)`` (the first one closed at ``t_0``), so it holds
+    the point ``t_{j+1}`` and, for ``j = 0``, ``t_0`` too; ``heun`` calls the denoiser
+    once at ``t_0``, twice at every inner point (the end of one step and the start of
+    the next) and never at ``t_steps`` when that is 0; ``euler`` and ``ddim`` once at
+    every point but the last.
+    """
+    n = len(grid) - 1
+    calls = np.ones(n + 1)
+    calls[n] = 0.0
+    if method == "heun":
+        calls[1:n] = 2.0
+        if grid[n] > 0:
+            calls[n] = 1.0
+    units = [[0, 1]] + [[j + 1] for j in range(1, n)]
+    return units, calls
+
+
+_BUDGET_PARTS = 10_000
+
+
+def _least_cost(cost, err, limit: float, parts: int = _BUDGET_PARTS) -> np.ndarray:
+    """The option per row minimising ``sum cost[u, o_u]`` with ``sum err[u, o_u] <= limit``
+    (a multiple-choice knapsack; ``err`` rounded up to ``limit / parts``). Row ``u``'s
+    column 0 must have ``err == 0`` (always feasible)."""
+    if limit > 0:
+        w = np.ceil(err / (limit / parts) - 1e-9).astype(np.int64)
+        w[err == 0] = 0
+    else:
+        w = np.where(err == 0, 0, parts + 1)
+    n_units, n_opts = cost.shape
+    best = np.zeros(parts + 1)  # least cost of the rows so far within b parts
+    choice = np.zeros((n_units, parts + 1), dtype=np.int64)
+    for u in range(n_units):
+        new = np.full(parts + 1, np.inf)
+        for o in range(n_opts):
+            k = int(w[u, o])
+            if k > parts:
+                continue
+            cand = np.full(parts + 1, np.inf)
+            cand[k:] = best[:parts + 1 - k] + cost[u, o]
+            better = cand < new  # ties keep the earlier option (the global one first)
+            new[better], choice[u, better] = cand[better], o
+        best = new
+    pick, b = np.zeros(n_units, dtype=np.int64), parts
+    for u in reversed(range(n_units)):
+        pick[u] = choice[u, b]
+        b -= int(w[u, pick[u]])
+    return pick
+
+
+def budget_schedule(gap_table: pd.DataFrame, budget: float, grid, path, costs: dict,
+                    method: str = "heun", accumulate: str = "coherent") -> LocalitySchedule:
+    """The cheapest schedule on the sampler's ``grid`` whose total excess is within ``budget``.
+
+    :func:`gap_schedule` bounds the excess of each step on its own, so a path of
+    ``n`` local steps may hand on ``n`` times the tolerance. Here the bound is on
+    the whole trajectory. To first order, an error ``delta_j`` of ``x0_hat`` at
+    grid point ``t_j`` moves the sample by ``c_j delta_j``
+    (:func:`~markovphase.sampling.step_coefficients`), so the root-mean-square
+    excess the local denoisers add to the sample, in units of the data standard
+    deviation, is at most
+
+        E = sum_j c_j sqrt(g_j(r_j))          (``accumulate="coherent"``),
+
+    the triangle inequality: the errors of neighbouring steps of one network are
+    alike and add. ``g_j(r) = gap / prior_mse`` is the relative excess x0-MSE of
+    radius ``r`` (linear in ``t`` between the table's times, the end values
+    beyond them; 0 for the global denoiser). ``accumulate="independent"`` sums
+    squares instead, ``E^2 = sum_j c_j^2 g_j(r_j)``, the sum of the per-step
+    ``weighted_gap`` (the optimistic limit of uncorrelated errors). The schedule
+    minimises the FLOPs ``sum_j calls_j costs[r_j]`` subject to ``E^2 <= budget``
+    (data variances; for one step this is ``weighted_gap <= budget``), by dynamic
+    programming over the budget cut into ``_BUDGET_PARTS`` parts: each interval's
+    share is rounded up to whole parts, so the bound holds exactly and the cost is
+    the least among the schedules whose rounded shares fit.
+
+    Parameters
+    ----------
+    gap_table : DataFrame
+        :func:`denoiser_gap`'s table (``t, r, gap, prior_mse``).
+    budget : float
+        Largest ``E^2``, in units of the data variance (>= 0).
+    grid : array
+        The sampler's decreasing time grid (:func:`~markovphase.sampling.time_grid`).
+    path : forward path
+        The denoisers' ``path_`` (for the step coefficients).
+    costs : dict
+        FLOPs of one call per radius (a number, or a function of ``t`` where the
+        cost depends on the time), relative or absolute, with the key ``None``
+        for the global denoiser; radii of the table without a cost are not used.
+    method : {"heun", "euler", "ddim"}
+        The sampler's method (how many calls each grid point gets).
+    accumulate : {"coherent", "independent"}
+
+    Returns
+    -------
+    LocalitySchedule
+        Intervals between the grid points; ``metadata`` holds the budget, ``E^2``
+        and the cost of the schedule relative to all-global.
+    """
+    if accumulate not in ACCUMULATIONS:
+        raise ValueError(f"accumulate={accumulate!r}; expected one of {ACCUMULATIONS}")
+    if isinstance(budget, bool) or not np.isfinite(budget) or budget < 0:
+        raise ValueError(f"gap_budget={budget!r} must be a finite number >= 0")
+    if None not in costs:
+        raise ValueError("costs needs the cost of the global denoiser under the key None")
+    grid = np.asarray(grid, dtype=float)
+    if grid.ndim != 1 or len(grid) < 2 or np.any(np.diff(grid) >= 0):
+        raise ValueError(f"grid must be a decreasing 1-D array of >= 2 times, got {grid!r}")
+    radii = sorted(int(r) for r in gap_table.r.unique() if int(r) in costs)
+    units, calls = _grid_units(grid, method)
+    c = step_coefficients(path, grid, grid) * (calls > 0)  # a point never called adds none
+    options = [None, *radii]
+    per_call = np.array([[0.0 if not n else float(costs[o](t)) if callable(costs[o])
+                          else float(costs[o]) for o in options]
+                         for t, n in zip(grid, calls, strict=True)])  # FLOPs of one call
+    cost = np.array([(calls[u, None] * per_call[u]).sum(axis=0) for u in units])
+    rel = np.zeros((len(grid), len(options)))  # g_j(r) at the grid points
+    for k, r in enumerate(radii, start=1):
+        tab = gap_table[gap_table.r == r].sort_values("t")
+        g = np.interp(grid, tab.t.to_numpy(), (tab.gap / tab.prior_mse).to_numpy())
+        rel[:, k] = np.maximum(g, 0.0)
+    per_point = c[:, None] * np.sqrt(rel) if accumulate == "coherent" else c[:, None]**2 * rel
+    err = np.array([per_point[u].sum(axis=0) for u in units])
+    limit = np.sqrt(budget) if accumulate == "coherent" else float(budget)
+
+    pick = _least_cost(cost, err, limit)
+    for u in range(1, len(units)):  # an interval without calls: as its neighbour
+        if calls[units[u]].sum() == 0:
+            pick[u] = pick[u - 1]
+    chosen = [options[o] for o in pick]
+    edges = np.concatenate([grid, [0.0]])
+    rows = [(float(edges[j + 1]), float(edges[j]), chosen[j]) for j in range(len(grid) - 1)]
+    rows[-1] = (0.0, rows[-1][1], rows[-1][2]) if grid[-1] > 0 else rows[-1]
+    rows = [r for r in rows if r[1] > r[0]]
+    e = err[np.arange(len(units)), pick].sum()
+    return LocalitySchedule(
+        _merge(sorted(rows)), allowed_radii=radii,
+        metadata={"source": "denoiser gap of the fitted networks, budget over the sampler grid",
+                  "budget": float(budget), "accumulate": accumulate, "method": method,
+                  "excess": float(e**2 if accumulate == "coherent" else e),
+                  "cost_vs_all_global": float(cost[np.arange(len(units)), pick].sum()
+                                              / cost[:, 0].sum()),
+                  "grid": grid.round(8).tolist()})

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import itertools
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import pandas as pd
 from ..lattice import Lattice
 from ..schedule import LocalitySchedule
 from .config import ExperimentConfig
-from .gap import denoiser_gap, gap_schedule
+from .gap import budget_schedule, denoiser_gap, gap_schedule
 from .models import fit_denoisers
 from .outputs import write_outputs
 from .presets import preset_schedules
@@ -87,6 +88,20 @@ def _schedules(cfg: ExperimentConfig, ds, X_train, grid, verbose):
     return scheds, scan
 
 
+def _check_budgets(dv) -> None:
+    from .gap import ACCUMULATIONS
+
+    if dv.gap_accumulate not in ACCUMULATIONS:
+        raise ValueError(f"gap_accumulate={dv.gap_accumulate!r}; expected one of {ACCUMULATIONS}")
+    for b in dv.gap_budget:
+        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not np.isfinite(b) or b < 0:
+            raise ValueError(f"gap_budget={tuple(dv.gap_budget)!r}: {b!r} is not a finite "
+                             "number >= 0 (data variances)")
+    if dv.gap_budget and not dv.gap_radii:
+        raise ValueError(f"gap_budget={tuple(dv.gap_budget)!r} needs gap_radii (the local "
+                         "networks whose held-out gap it budgets)")
+
+
 def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, out_dir=None,
                    command: str | None = None) -> dict:
     """Run the schedule experiment; returns tables, samples and schedules.
@@ -127,6 +142,7 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
     X_train, X_held = ds.X[tr], ds.X[ho]
     y_train = None if ds.target is None else np.asarray(ds.target)[tr]
 
+    _check_budgets(dv)  # before the scan and the training
     grid = time_grid(smp_cfg.steps, smp_cfg.time_spacing)  # the samplers' own grid
     scheds, scan = _schedules(cfg, ds, X_train, grid, verbose)
     gap_radii = tuple(int(r) for r in (dv.gap_radii or ()))
@@ -145,6 +161,16 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
         for k, tol in enumerate(tols):
             scheds["derived-gap" if k == 0 else f"derived-gap@{tol:g}"] = gap_schedule(
                 gap_table, float(tol), dv.gap_measure)
+        if dv.gap_budget:
+            from ..denoisers.protocol import denoiser_flops
+
+            d = X_train.shape[1]
+            costs = {r: (lambda t, den=den: denoiser_flops(den, n_samples, float(t), d))
+                     for r, den in [(None, g), *((r, loc[r]) for r in gap_radii)]}
+            for b in dv.gap_budget:
+                scheds[f"derived-budget@{float(b):g}"] = budget_schedule(
+                    gap_table, float(b), grid, g.path_, costs, smp_cfg.method,
+                    dv.gap_accumulate)
     repeat_names = list(dict.fromkeys(["all-global"] * ("all-global" in scheds)
                                       + list(rep.repeat_schedules)))
     unknown = [n for n in repeat_names if n not in scheds]
