@@ -40,16 +40,6 @@ def _tolerances(ctx, param, value):
     return tuple(tols) if len(tols) > 1 else tols[0]
 
 
-def _budgets(text: str) -> tuple[float, ...]:
-    if not text:
-        return ()
-    vals = parse_floats(text, "--gap-budget")
-    if not vals or min(vals) < 0:
-        raise click.BadParameter(f"{text!r}: expected numbers >= 0 (comma list)",
-                                 param_hint="--gap-budget")
-    return tuple(vals)
-
-
 def _schedule_files(items) -> dict[str, LocalitySchedule]:
     """``NAME=PATH`` items read and validated now, before any work (one line per bad file)."""
     out = {}
@@ -78,7 +68,8 @@ def experiment_config(opts: dict) -> ex.ExperimentConfig:
             opts["schedule_criterion"],
             tuple(parse_ints(opts["gap_radii"], "--gap-radii")),
             tuple(parse_floats(opts["gap_times"], "--gap-times")), opts["gap_tolerance"],
-            opts["gap_measure"], _budgets(opts["gap_budget"]), opts["gap_accumulate"]),
+            opts["gap_measure"], tuple(parse_floats(opts["gap_budget"], "--gap-budget")),
+            opts["gap_accumulate"]),
         sampler=ex.SamplerConfig(opts["steps"], opts["method"], opts["time_spacing"]),
         repeats=ex.RepeatConfig(opts["global_repeats"], tuple(opts["repeat_schedules"]),
                              opts["sample_seed"]),

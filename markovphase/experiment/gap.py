@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -9,7 +11,8 @@ from ..sampling.grids import step_coefficients
 from ..schedule import LocalitySchedule, _merge
 from ..schedule_scan import smallest_radius_within
 
-__all__ = ["denoiser_gap", "gap_schedule", "budget_schedule", "GAP_MEASURES", "ACCUMULATIONS"]
+__all__ = ["denoiser_gap", "gap_schedule", "budget_schedule", "check_budgets", "GAP_MEASURES",
+           "ACCUMULATIONS"]
 
 
 def denoiser_gap(global_denoiser, local_denoisers: dict, X, times, random_state=0,
@@ -115,6 +118,18 @@ def gap_schedule(gap_table: pd.DataFrame, tolerance: float,
 ACCUMULATIONS = ("coherent", "independent")
 
 
+def check_budgets(budgets, accumulate: str = "coherent") -> None:
+    """Refuse a ``gap_budget`` that is not a finite number >= 0, or an unknown
+    ``accumulate`` (``ValueError``, before any work)."""
+    if accumulate not in ACCUMULATIONS:
+        raise ValueError(f"accumulate={accumulate!r}; expected one of {ACCUMULATIONS}")
+    for budget in budgets:
+        if (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
+                or not np.isfinite(budget) or budget < 0):
+            raise ValueError(f"gap_budget={budget!r} must be a finite number >= 0 "
+                             "(data variances)")
+
+
 def _grid_units(grid, method: str):
     """The schedule intervals of a decreasing sampler ``grid`` and the grid points each
     holds, with the number of denoiser calls at each point.
@@ -145,7 +160,6 @@ def _least_cost(cost, err, limit: float, parts: int = _BUDGET_PARTS) -> np.ndarr
     column 0 must have ``err == 0`` (always feasible)."""
     if limit > 0:
         w = np.ceil(err / (limit / parts) - 1e-9).astype(np.int64)
-        w[err == 0] = 0
     else:
         w = np.where(err == 0, 0, parts + 1)
     n_units, n_opts = cost.shape
@@ -219,10 +233,7 @@ def budget_schedule(gap_table: pd.DataFrame, budget: float, grid, path, costs: d
         Intervals between the grid points; ``metadata`` holds the budget, ``E^2``
         and the cost of the schedule relative to all-global.
     """
-    if accumulate not in ACCUMULATIONS:
-        raise ValueError(f"accumulate={accumulate!r}; expected one of {ACCUMULATIONS}")
-    if isinstance(budget, bool) or not np.isfinite(budget) or budget < 0:
-        raise ValueError(f"gap_budget={budget!r} must be a finite number >= 0")
+    check_budgets((budget,), accumulate)
     if None not in costs:
         raise ValueError("costs needs the cost of the global denoiser under the key None")
     grid = np.asarray(grid, dtype=float)
@@ -249,14 +260,12 @@ def budget_schedule(gap_table: pd.DataFrame, budget: float, grid, path, costs: d
     for u in range(1, len(units)):  # an interval without calls: as its neighbour
         if calls[units[u]].sum() == 0:
             pick[u] = pick[u - 1]
-    chosen = [options[o] for o in pick]
-    edges = np.concatenate([grid, [0.0]])
-    rows = [(float(edges[j + 1]), float(edges[j]), chosen[j]) for j in range(len(grid) - 1)]
-    rows[-1] = (0.0, rows[-1][1], rows[-1][2]) if grid[-1] > 0 else rows[-1]
-    rows = [r for r in rows if r[1] > r[0]]
+    # interval j = [t_{j+1}, t_j), increasing in t; the lowest one reaches down to 0
+    rows = [(float(grid[j + 1]) if j < len(pick) - 1 else 0.0, float(grid[j]), options[o])
+            for j, o in reversed(list(enumerate(pick)))]
     e = err[np.arange(len(units)), pick].sum()
     return LocalitySchedule(
-        _merge(sorted(rows)), allowed_radii=radii,
+        _merge(rows), allowed_radii=radii,
         metadata={"source": "denoiser gap of the fitted networks, budget over the sampler grid",
                   "budget": float(budget), "accumulate": accumulate, "method": method,
                   "excess": float(e**2 if accumulate == "coherent" else e),

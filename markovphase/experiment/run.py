@@ -17,8 +17,8 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ import pandas as pd
 from ..lattice import Lattice
 from ..schedule import LocalitySchedule
 from .config import ExperimentConfig
-from .gap import budget_schedule, denoiser_gap, gap_schedule
+from .gap import budget_schedule, check_budgets, denoiser_gap, gap_schedule
 from .models import fit_denoisers
 from .outputs import write_outputs
 from .presets import preset_schedules
@@ -89,14 +89,7 @@ def _schedules(cfg: ExperimentConfig, ds, X_train, grid, verbose):
 
 
 def _check_budgets(dv) -> None:
-    from .gap import ACCUMULATIONS
-
-    if dv.gap_accumulate not in ACCUMULATIONS:
-        raise ValueError(f"gap_accumulate={dv.gap_accumulate!r}; expected one of {ACCUMULATIONS}")
-    for b in dv.gap_budget:
-        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not np.isfinite(b) or b < 0:
-            raise ValueError(f"gap_budget={tuple(dv.gap_budget)!r}: {b!r} is not a finite "
-                             "number >= 0 (data variances)")
+    check_budgets(dv.gap_budget, dv.gap_accumulate)
     if dv.gap_budget and not dv.gap_radii:
         raise ValueError(f"gap_budget={tuple(dv.gap_budget)!r} needs gap_radii (the local "
                          "networks whose held-out gap it budgets)")
@@ -165,7 +158,9 @@ def run_experiment(config: ExperimentConfig | None = None, *, verbose: int = 0, 
             from ..denoisers.protocol import denoiser_flops
 
             d = X_train.shape[1]
-            costs = {r: (lambda t, den=den: denoiser_flops(den, n_samples, float(t), d))
+            # FLOPs of one call per grid point, counted once for all the budgets
+            costs = {r: functools.cache(lambda t, den=den: denoiser_flops(
+                         den, n_samples, float(t), d))
                      for r, den in [(None, g), *((r, loc[r]) for r in gap_radii)]}
             for b in dv.gap_budget:
                 scheds[f"derived-budget@{float(b):g}"] = budget_schedule(
