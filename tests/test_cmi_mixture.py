@@ -179,3 +179,69 @@ def test_one_candidate_fits_as_before():
     listed = MixtureCMI(n_components=[2], covariance_type=["lowrank"], random_state=0)
     assert listed.evaluate(X[:, [0]], X[:, 3:], X[:, 1:3]).value == res.value
     assert one.selection_ is None and (one.n_components_, one.covariance_type_) == (2, "lowrank")
+
+
+def test_compare_gaussian_takes_one_gaussian_for_a_free_field():
+    """A free field is one Gaussian: a mixture's components could only act as a
+    spurious global latent. The held-out conditional cross-entropy says so, and every
+    estimate is then the bias-corrected Gaussian log-det estimate of the noised rows,
+    within its stderr of the exact CMI of the noised field."""
+    from markovphase import GaussianCMI
+    from markovphase.calibration.gaussian import gff_covariance
+    from markovphase.diffusion import get_path
+
+    cov0 = gff_covariance((12, 12), 0.2)
+    cov0 *= 0.25 / cov0[0, 0]
+    rng = np.random.default_rng(7)
+    X0 = rng.multivariate_normal(np.zeros(len(cov0)), cov0, size=3000)
+    noise = rng.standard_normal(X0.shape)
+    lat = Lattice((12, 12), periodic=True)
+    regions = [lat.regions((4, 4), r) for r in (1, 2)]
+    est = MixtureCMI(n_components=4, random_state=0)
+    got = est.evaluate_path(X0, noise, "linear", [0.2, 0.5], regions, lat)
+    fam = est.families_
+    assert fam["family"] == "gaussian" and fam["gain"] < 0
+    assert fam["times"] == mp.cmi.mixture.COMPARE_TIMES
+    p = get_path("linear")
+    for t in (0.2, 0.5):
+        want = GaussianCMI(drop_constant=True).evaluate_regions(p.noise(X0, t, noise), regions)
+        cov_t = p.covariance(cov0, t)
+        for g, w, reg in zip(got[t], want, regions, strict=True):
+            assert g.value == w.value and g.stderr == w.stderr
+            exact = exact_cmi(cov_t, reg.A, reg.C, reg.B)
+            assert abs(g.value - exact) < 4 * g.stderr + 1e-3, (t, g, exact)
+    # the time-free route compares the rows as given and agrees with GaussianCMI too
+    X = p.noise(X0, 0.1, noise)
+    res = est.evaluate_regions(X, regions)
+    assert est.families_["family"] == "gaussian" and est.families_["times"] is None
+    assert [r.value for r in res] == [
+        r.value for r in GaussianCMI(drop_constant=True).evaluate_regions(X, regions)]
+
+
+def test_compare_gaussian_keeps_the_mixture_for_separated_clusters():
+    """Two well separated Gaussians: the mixture predicts A better from every context,
+    and its estimates are exactly those of compare_gaussian=False (same random stream)."""
+    X0 = macro().sample(3000, 2)
+    lat = Lattice((11,))
+    regions = [lat.regions((5,), r) for r in (1, 2)]
+    on = MixtureCMI(n_components=2, n_mc=3000, random_state=0)
+    off = MixtureCMI(n_components=2, n_mc=3000, random_state=0, compare_gaussian=False)
+    a = on.evaluate_path(X0, None, "linear", [0.3, 0.6], regions, lat)
+    b = off.evaluate_path(X0, None, "linear", [0.3, 0.6], regions, lat)
+    assert on.families_["family"] == "mixture"
+    assert on.families_["gain"] > 0 and off.families_ is None
+    for t in (0.3, 0.6):
+        assert [r.value for r in a[t]] == [r.value for r in b[t]]
+
+
+def test_compare_gaussian_does_not_apply_to_one_component_or_too_few_rows():
+    X = macro(n_sites=12).sample(200, 3)
+    regions = [Regions(np.array([0]), np.array([1]), np.arange(2, 12))]
+    one = MixtureCMI(n_components=1, random_state=0)
+    one.evaluate_regions(X, regions)
+    assert one.families_ is None
+    few = MixtureCMI(n_components=2, random_state=0)
+    few.evaluate_regions(X[:12], regions)  # 12 rows, 12 columns: no bias-corrected Gaussian
+    assert few.families_ is None and few.model_.n_components == 2
+    with pytest.raises(ValueError, match="compare_gaussian='yes' must be True or False"):
+        MixtureCMI(compare_gaussian="yes").evaluate_regions(X, regions)

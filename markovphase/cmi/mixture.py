@@ -51,7 +51,10 @@ from ..lattice import Lattice, Regions
 from ..params import store_params
 from .base import CMIEstimator, CMIResult, as_2d
 
-__all__ = ["MixtureCMI"]
+__all__ = ["MixtureCMI", "COMPARE_TIMES"]
+
+#: times at which ``compare_gaussian`` weighs one Gaussian against the mixture
+COMPARE_TIMES = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def _as_tuple(value) -> tuple:
@@ -101,8 +104,28 @@ class MixtureCMI(CMIEstimator):
         k-means restarts.
     random_state : int, RandomState or None, default=None
         Seeds k-means, the split and the Monte Carlo rows.
-    verbose : int, default=0
-        1 shows a progress bar over times.
+    compare_gaussian : bool, default=True
+        First ask whether the data need a mixture at all. One full-covariance
+        Gaussian and a mixture of ``n_components_`` components (full
+        covariances, and ``covariance_type_`` on the same clusters; Ledoit-Wolf
+        shrunk) are fitted on ``1 - validation_fraction`` of the clean rows.
+        The held-out rows, noised to each t of ``COMPARE_TIMES`` (0.1..0.5)
+        with one noise draw, give the mixture's per-row gain
+        ``g_i = sum_t sum_P [log q_mix(a_i | x_P) - log q_gauss(a_i | x_P)]``
+        over every context ``P`` of the CMI (each ring ``B(r)`` and
+        ``B u C``; nats), for the better of the two mixtures. If ``mean(g) <= 0``
+        the data are taken as one Gaussian and every estimate is the
+        bias-corrected Gaussian log-det estimate of the noised rows
+        (:class:`~markovphase.GaussianCMI`, unbiased for Gaussian data);
+        otherwise the mixture's. On a Markov field (free field, Ising chain) a
+        mixture's components act as a spurious global latent variable (up to
+        +0.05 nats at t = 0.1 that hardly decay with r), and the conditional
+        cross-entropy of held-out rows exposes them; the clean rows'
+        log-likelihood does not (it prefers one Gaussian on MNIST class
+        mixtures too). One decision per fit, so every t of a map uses the same
+        family and a resumed scan gives the same numbers. ``families_``
+        records it. Skipped (the mixture is used) for one component, or with
+        too few rows for the Gaussian estimate (``n <= D + 1``).
 
     Attributes
     ----------
@@ -113,6 +136,11 @@ class MixtureCMI(CMIEstimator):
     selection_ : list of dict or None
         Per candidate: ``n_components``, ``covariance_type``,
         ``heldout_loglik`` (nats per row) and ``selected``; None for one candidate.
+    families_ : dict or None
+        The ``compare_gaussian`` decision: ``family`` (``"gaussian"`` or
+        ``"mixture"``), ``gain`` (mean of ``g_i``, nats per row),
+        ``gain_stderr`` and ``times`` (None when the rows were compared as
+        given, in :meth:`evaluate_regions`); None when it did not apply.
     features_ : ndarray of int
         The columns it was fitted on.
     n_samples_fit_ : int
@@ -123,7 +151,8 @@ class MixtureCMI(CMIEstimator):
 
     def __init__(self, n_components=10, covariance_type="lowrank", n_factors=10, shrinkage="auto",
                  reg=1e-3, mode="model", n_mc=10_000, test_fraction=0.3,
-                 validation_fraction=0.2, n_init=1, random_state=None, verbose=0):
+                 validation_fraction=0.2, n_init=1, random_state=None, verbose=0,
+                 compare_gaussian=True):
         store_params(self, locals())
 
     # -- parameters -----------------------------------------------------------
@@ -153,6 +182,8 @@ class MixtureCMI(CMIEstimator):
             raise ValueError(f"shrinkage={s!r}; expected None, 'auto' or a number in [0, 1]")
         if not isinstance(self.reg, numbers.Real) or not self.reg >= 0:
             raise ValueError(f"reg={self.reg!r} must be a number >= 0")
+        if not isinstance(self.compare_gaussian, bool | np.bool_):
+            raise ValueError(f"compare_gaussian={self.compare_gaussian!r} must be True or False")
         if self.mode not in ("model", "plugin"):
             raise ValueError(f"mode={self.mode!r}; expected 'model' or 'plugin'")
         tf = self.test_fraction
@@ -191,6 +222,67 @@ class MixtureCMI(CMIEstimator):
         self.features_ = features
         self.n_samples_fit_ = n
         return self.model_
+
+    def _choose_family(self, Xf: np.ndarray, n_rows: int, local, seed: int, path=None) -> str:
+        """``"gaussian"`` or ``"mixture"`` for the data (see ``compare_gaussian``).
+
+        ``Xf`` are the clean fit rows (fitted columns), ``n_rows`` the rows the
+        Gaussian estimate would average over, ``local`` the regions in fitted
+        columns. With a ``path`` the held-out rows are noised to every time of
+        ``COMPARE_TIMES`` (the same noise at each) and the gains are summed
+        over them; without one they are compared as given. ``seed`` seeds the
+        split, the k-means and the noise. Sets ``families_``.
+        """
+        self.families_ = None
+        if not self.compare_gaussian or self.n_components_ < 2 \
+                or n_rows - 1 <= Xf.shape[1]:
+            return "mixture"
+        from ..calibration.exact_cmi import nested_chains
+        from ..calibration.fit import cluster_covariances, fit_cluster_mixture
+        from ..calibration.mixture import GaussianMixtureModel
+
+        rng = check_random_state(seed)
+        perm = rng.permutation(len(Xf))
+        n_val = min(max(2, int(round(self.validation_fraction * len(Xf)))), len(Xf) - 2)
+        val, tr = Xf[perm[:n_val]], Xf[perm[n_val:]]
+        seed = rng.randint(np.iinfo(np.int32).max)
+        gauss, _ = fit_cluster_mixture(tr, 1, "full", float(self.reg), 1, "auto", 1, seed)
+        full, labels = fit_cluster_mixture(tr, min(self.n_components_, len(tr)), "full",
+                                           float(self.reg), 1, "auto", int(self.n_init), seed)
+        mixes = [full]
+        if self.covariance_type_ != "full":  # the structure in use, on the same clusters
+            covs, F = cluster_covariances(tr, labels, self.covariance_type_, float(self.reg),
+                                          int(self.n_factors), self.shrinkage)
+            mixes.append(GaussianMixtureModel(full.weights, full.means, covs,
+                                              self.covariance_type_, F))
+        chains = nested_chains(local)
+
+        def log_conditionals(model, V):  # per row: sum over contexts P of log q(a | x_P)
+            return sum((lp_a - lp)[:, 1:].sum(axis=1) for lp, lp_a in
+                       (model.prefix_logpdfs(V, ch.A, ch.blocks) for ch in chains))
+
+        if path is None:  # the rows as given, the models as fitted
+            steps = [(val, gauss, mixes)]
+        else:
+            Z = rng.standard_normal(val.shape)
+            steps = ((path.noise(val, t, Z), gauss.noised(path, t),  # one t at a time
+                      [m.noised(path, t) for m in mixes]) for t in COMPARE_TIMES)
+        gains = np.zeros((len(mixes), len(val)))
+        for V, g, ms in steps:
+            base = log_conditionals(g, V)
+            gains += [log_conditionals(m, V) - base for m in ms]
+        gain = gains[int(np.argmax(gains.mean(axis=1)))]
+        mean, se = float(gain.mean()), float(gain.std(ddof=1) / np.sqrt(len(gain)))
+        family = "mixture" if mean > 0 else "gaussian"
+        self.families_ = {"family": family, "gain": mean, "gain_stderr": se,
+                          "times": None if path is None else COMPARE_TIMES}
+        return family
+
+    @staticmethod
+    def _gaussian_cmi(X: np.ndarray, local) -> list[CMIResult]:
+        from .gaussian import GaussianCMI
+
+        return GaussianCMI(drop_constant=True).evaluate_regions(X, local)
 
     def _split(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
         """Rows to fit on and rows to average over (all rows for ``mode="model"``)."""
@@ -248,9 +340,13 @@ class MixtureCMI(CMIEstimator):
         rng = check_random_state(self.random_state)
         fit_rows, eval_rows = self._split(len(X), rng)
         model = self._fit(X[fit_rows], features, rng)
+        local = self._local(regions, features)
         rows = (model.sample(int(self.n_mc), rng) if self.mode == "model"
                 else X[eval_rows][:, features])
-        return self._cmi(model, self._local(regions, features), rows)
+        if self._choose_family(X[fit_rows][:, features], len(eval_rows), local,
+                               rng.randint(np.iinfo(np.int32).max)) == "gaussian":
+            return self._gaussian_cmi(X[eval_rows][:, features], local)
+        return self._cmi(model, local, rows)
 
     def evaluate_path(self, X0, noise, path, times, regions: Sequence[Regions],
                       lattice: Lattice | None = None) -> dict[float, list[CMIResult]]:
@@ -288,6 +384,10 @@ class MixtureCMI(CMIEstimator):
         fit_rows, eval_rows = self._split(len(X0), rng)
         model = self._fit(X0[fit_rows], features, rng)
         local = self._local(regions, features)
+        if noise is not None:
+            noise = as_2d(noise, "noise")
+            if noise.shape != X0.shape:
+                raise ValueError(f"noise has shape {noise.shape}; expected X0's {X0.shape}")
         if self.mode == "model":
             Xe = model.sample(int(self.n_mc), rng)
             Ze = rng.standard_normal(Xe.shape)
@@ -295,13 +395,19 @@ class MixtureCMI(CMIEstimator):
             if noise is None:
                 raise ValueError("noise must be an (n_samples, n_features) array for "
                                  "mode='plugin'")
-            noise = as_2d(noise, "noise")
-            if noise.shape != X0.shape:
-                raise ValueError(f"noise has shape {noise.shape}; expected X0's {X0.shape}")
             Xe, Ze = X0[eval_rows][:, features], noise[eval_rows][:, features]
+        family = self._choose_family(X0[fit_rows][:, features], len(eval_rows), local,
+                                     rng.randint(np.iinfo(np.int32).max), p)
+        if family == "gaussian":  # the real rows (and their noise) of the Gaussian estimate
+            Xg = X0[eval_rows][:, features]
+            Zg = (rng.standard_normal(Xg.shape) if noise is None
+                  else noise[eval_rows][:, features])
         for t in tqdm(times, desc="mixture CMI", disable=not self.verbose):
             if float(p.alpha(t)) == 0.0:  # pure noise: one Gaussian, every CMI is exactly 0
                 zero = CMIResult(0.0, 0.0, np.zeros(len(Xe)), len(Xe))
                 yield t, [zero] * len(local)
+                continue
+            if family == "gaussian":
+                yield t, self._gaussian_cmi(p.noise(Xg, t, Zg), local)
                 continue
             yield t, self._cmi(model.noised(p, t), local, p.noise(Xe, t, Ze))
