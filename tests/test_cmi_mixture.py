@@ -218,18 +218,20 @@ def test_compare_gaussian_takes_one_gaussian_for_a_free_field():
         r.value for r in GaussianCMI(drop_constant=True).evaluate_regions(X, regions)]
 
 
-def test_compare_gaussian_keeps_the_mixture_for_separated_clusters():
+def test_compare_gaussian_keeps_the_mixture_for_separated_clusters(capsys):
     """Two well separated Gaussians: the mixture predicts A better from every context,
     and its estimates are exactly those of compare_gaussian=False (same random stream)."""
     X0 = macro().sample(3000, 2)
     lat = Lattice((11,))
     regions = [lat.regions((5,), r) for r in (1, 2)]
-    on = MixtureCMI(n_components=2, n_mc=3000, random_state=0)
+    on = MixtureCMI(n_components=2, n_mc=3000, random_state=0, verbose=1)
     off = MixtureCMI(n_components=2, n_mc=3000, random_state=0, compare_gaussian=False)
     a = on.evaluate_path(X0, None, "linear", [0.3, 0.6], regions, lat)
     b = off.evaluate_path(X0, None, "linear", [0.3, 0.6], regions, lat)
     assert on.families_["family"] == "mixture"
     assert on.families_["gain"] > 0 and off.families_ is None
+    assert f"mixture CMI: mixture (held-out gain of the mixture over one Gaussian " \
+           f"{on.families_['gain']:+.3f}" in capsys.readouterr().out
     for t in (0.3, 0.6):
         assert [r.value for r in a[t]] == [r.value for r in b[t]]
 
