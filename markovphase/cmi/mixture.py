@@ -216,9 +216,7 @@ class MixtureCMI(CMIEstimator):
                       for c in _as_tuple(self.covariance_type)]
         self.selection_ = None
         if len(candidates) > 1:
-            perm = rng.permutation(n)
-            n_val = min(max(2, int(round(self.validation_fraction * n))), n - 2)
-            val, tr = X[perm[:n_val]], X[perm[n_val:]]
+            val, tr = self._validation_split(X, rng)
             seed = rng.randint(np.iinfo(np.int32).max)
             self.selection_ = [
                 {"n_components": k, "covariance_type": c,
@@ -239,6 +237,14 @@ class MixtureCMI(CMIEstimator):
         self.n_samples_fit_ = n
         return self.model_
 
+    def _validation_split(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """``(validation, training)`` rows of ``X``: a random ``validation_fraction``
+        (at least 2 rows, leaving at least 2) and the rest."""
+        n = len(X)
+        perm = rng.permutation(n)
+        n_val = min(max(2, int(round(self.validation_fraction * n))), n - 2)
+        return X[perm[:n_val]], X[perm[n_val:]]
+
     def _choose_family(self, Xf: np.ndarray, n_rows: int, local, seed: int, path=None) -> str:
         """``"gaussian"`` or ``"mixture"`` for the data (see ``compare_gaussian``).
 
@@ -258,9 +264,7 @@ class MixtureCMI(CMIEstimator):
         from ..calibration.mixture import GaussianMixtureModel
 
         rng = check_random_state(seed)
-        perm = rng.permutation(len(Xf))
-        n_val = min(max(2, int(round(self.validation_fraction * len(Xf)))), len(Xf) - 2)
-        val, tr = Xf[perm[:n_val]], Xf[perm[n_val:]]
+        val, tr = self._validation_split(Xf, rng)
         seed = rng.randint(np.iinfo(np.int32).max)
         gauss, _ = fit_cluster_mixture(tr, 1, "full", float(self.reg), 1, "auto", 1, seed)
         full, labels = fit_cluster_mixture(tr, min(self.n_components_, len(tr)), "full",
